@@ -1,0 +1,38 @@
+"""The shape of a benchmark case; the harness that times them is ``rlvr-lab bench``.
+
+A layer module (``simulate/<paper>.py``, ``llm_backend/...``) exposes ``bench_cases(quick)``
+returning a list of :class:`BenchCase`. Speed is reported as ratios against a reference run in the
+same process, never as an absolute time in a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+__all__ = ["BenchCase"]
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    """A fast path and the implementations it is compared with, on the same work.
+
+    ``work`` is the number of ``unit`` items one call processes (e.g. 1e6 rollouts), so the
+    harness reports throughput; ``candidates`` maps labels to zero-argument callables; the ratio of
+    every candidate is taken against ``reference``. ``setup`` runs once before timing (compilation).
+    """
+
+    name: str
+    unit: str
+    work: float
+    candidates: Mapping[str, Callable[[], object]]
+    reference: str
+    note: str = ""
+    setup: Callable[[], object] | None = None
+    targets: Mapping[str, str] = field(default_factory=dict)  # label -> stated target, e.g. ">= 5x"
+
+    def __post_init__(self):
+        if self.reference not in self.candidates:
+            raise ValueError(f"reference must be one of the candidate labels {sorted(self.candidates)}")
+        if self.work <= 0:
+            raise ValueError("work must be > 0")

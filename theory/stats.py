@@ -1,0 +1,75 @@
+"""Uncertainty for verdicts: bootstrap intervals, standard errors and fitted slopes with intervals.
+
+Every interval here is a plain, documented estimator; figures use them so that a verdict's
+uncertainty always comes from the same code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats as _st
+
+from theory.checks import check_int, check_real
+
+__all__ = ["mean_se", "bootstrap_ci", "fit_line", "Fit"]
+
+
+def mean_se(x) -> tuple[float, float]:
+    """Sample mean and its standard error s / sqrt(n) (ddof = 1; se = 0 for n = 1)."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    if x.size == 0:
+        raise ValueError("x must hold at least one value")
+    se = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else 0.0
+    return float(x.mean()), se
+
+
+def bootstrap_ci(samples, statistic=np.mean, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0,
+                 axis: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic`` over resamples of ``samples`` along ``axis``.
+
+    ``statistic`` maps a resampled array (same rank as ``samples``) to a scalar, so it can be an
+    argmax over a curve averaged across seeds: resample seeds, average, take the argmax.
+    """
+    n_boot = check_int("n_boot", n_boot, low=10)
+    level = check_real("level", level, low=0.0, high=1.0, open_low=True, open_high=True)
+    x = np.asarray(samples, dtype=np.float64)
+    n = x.shape[axis]
+    if n < 1:
+        raise ValueError("samples must hold at least one value along axis")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    boots = np.array([statistic(np.take(x, i, axis=axis)) for i in idx])
+    a = (1.0 - level) / 2.0
+    return float(np.quantile(boots, a)), float(np.quantile(boots, 1.0 - a))
+
+
+class Fit(tuple):
+    """(slope, intercept, slope_se, slope_lo, slope_hi) of an ordinary least-squares line."""
+
+    __slots__ = ()
+
+    def __new__(cls, slope, intercept, se, lo, hi):
+        return super().__new__(cls, (slope, intercept, se, lo, hi))
+
+    slope = property(lambda s: s[0])
+    intercept = property(lambda s: s[1])
+    se = property(lambda s: s[2])
+    lo = property(lambda s: s[3])
+    hi = property(lambda s: s[4])
+
+
+def fit_line(x, y, *, level: float = 0.95) -> Fit:
+    """OLS fit y = a + b x with a t-interval for the slope (n >= 3 points).
+
+    For a log-log slope pass ``np.log(x), np.log(y)``.
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if x.size != y.size or x.size < 3:
+        raise ValueError(f"x and y must have the same length >= 3; got {x.size} and {y.size}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError("x and y must be finite")
+    res = _st.linregress(x, y)
+    t = _st.t.ppf(0.5 + level / 2.0, x.size - 2)
+    return Fit(float(res.slope), float(res.intercept), float(res.stderr),
+               float(res.slope - t * res.stderr), float(res.slope + t * res.stderr))
