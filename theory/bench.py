@@ -36,3 +36,29 @@ class BenchCase:
             raise ValueError(f"reference must be one of the candidate labels {sorted(self.candidates)}")
         if self.work <= 0:
             raise ValueError("work must be > 0")
+
+
+def bench_cases(quick: bool = False) -> list[BenchCase]:
+    """The registry's own case: the compiled batch kernel against the same kernel interpreted."""
+    import numpy as np
+
+    from theory.estimators import _advantages_batch, advantage_row, keep_row, resolve
+
+    p, g = (512, 16) if quick else (4096, 16)
+    rewards = (np.random.default_rng(0).random((p, g)) < 0.3).astype(np.float64)  # (P, G)
+    spec = resolve("grpo")
+    out = np.empty_like(rewards)
+    keep = np.empty(p, dtype=np.bool_)
+
+    def compiled():
+        _advantages_batch(spec.code, rewards, spec.params, out, keep)
+
+    def interpreted():
+        for i in range(p):
+            advantage_row.py_func(spec.code, rewards[i], spec.params, out[i])
+            keep[i] = keep_row.py_func(spec.code, rewards[i])
+
+    return [BenchCase(name="registry grpo advantages", unit="groups", work=p,
+                      candidates={"numba kernel": compiled, "same kernel, interpreted": interpreted},
+                      reference="same kernel, interpreted", setup=compiled,
+                      note=f"{p} binary groups of {g}; the kernel every simulator calls")]

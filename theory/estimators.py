@@ -148,11 +148,13 @@ def advantage_row(code, r, params, out):
             out[i] = (r[i] - mean) / denom
         return
     # paper-B weight family: A_i = r_i w/rho - (1 - r_i) w/(1 - rho), finite at rho in {0, 1}
+    # r_i / rho_hat <= G and (1 - r_i) / (1 - rho_hat) <= G: the ratios first keep A finite
+    # even for a subnormal rho_hat.
     w = _w_asym(code, mean, params[P_RHO_STAR])
-    a_plus = w / mean if mean > 0.0 else 0.0
-    a_minus = w / (1.0 - mean) if mean < 1.0 else 0.0
     for i in range(g):
-        out[i] = r[i] * a_plus - (1.0 - r[i]) * a_minus
+        plus = r[i] / mean if mean > 0.0 else 0.0
+        minus = (1.0 - r[i]) / (1.0 - mean) if mean < 1.0 else 0.0
+        out[i] = (plus - minus) * w
 
 
 @njit(cache=True)

@@ -1,0 +1,74 @@
+"""``rlvr-lab bench``: time each fast path against its references in the same process.
+
+Cases come from ``bench_cases(quick)`` functions in the modules of ``theory``, ``simulate`` and
+``llm_backend``. Each candidate runs once untimed (compilation, caches), then ``repeats`` times;
+the best time is kept. Results are throughput and ratios against the case's reference, never an
+absolute pass/fail.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import time
+from fnmatch import fnmatch
+
+from theory.bench import BenchCase
+
+__all__ = ["discover", "run_case", "run_bench"]
+
+_PACKAGES = ("theory", "simulate", "llm_backend")
+
+
+def discover(quick: bool, pattern: str | None = None, echo=print) -> list[BenchCase]:
+    cases = []
+    for pkg_name in _PACKAGES:
+        pkg = importlib.import_module(pkg_name)
+        for info in pkgutil.iter_modules(pkg.__path__):
+            try:
+                module = importlib.import_module(f"{pkg_name}.{info.name}")
+            except ImportError as exc:  # e.g. llm extras missing: say so, keep going
+                echo(f"skipping {pkg_name}.{info.name}: {exc}")
+                continue
+            fn = getattr(module, "bench_cases", None)
+            if callable(fn) and getattr(fn, "__module__", None) == module.__name__:
+                cases.extend(fn(quick))
+    if pattern:
+        pat = pattern if any(ch in pattern for ch in "*?[") else f"*{pattern}*"
+        cases = [c for c in cases if fnmatch(c.name, pat)]
+    return cases
+
+
+def run_case(case: BenchCase, repeats: int = 3) -> dict:
+    """Best-of-``repeats`` seconds per candidate, throughput and ratio against the reference."""
+    if case.setup is not None:
+        case.setup()
+    times = {}
+    for label, fn in case.candidates.items():
+        fn()  # warm-up
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        times[label] = best
+    ref = times[case.reference]
+    return {label: {"seconds": t, "throughput": case.work / t, "speedup_vs_reference": ref / t}
+            for label, t in times.items()}
+
+
+def run_bench(*, quick: bool = False, pattern: str | None = None, repeats: int = 3, echo=print) -> list:
+    cases = discover(quick, pattern, echo)
+    if not cases:
+        raise ValueError(f"--only {pattern!r} matches no benchmark case")
+    rows = []
+    for case in cases:
+        res = run_case(case, repeats)
+        echo(f"\n{case.name}  ({case.note})" if case.note else f"\n{case.name}")
+        for label, r in res.items():
+            tag = " (reference)" if label == case.reference else ""
+            target = f"   target {case.targets[label]}" if label in case.targets else ""
+            echo(f"  {label:<40} {r['throughput']:>14.4g} {case.unit}/s   "
+                 f"x{r['speedup_vs_reference']:.2f} vs reference{tag}{target}")
+        rows.append({"case": case.name, "unit": case.unit, "results": res})
+    return rows

@@ -1,0 +1,88 @@
+"""The report: ``claims.json`` (machine-readable verdicts), ``report.md`` and the printed table.
+
+``claims.json`` holds only what the seed determines (no timings, no dates, no paths), so the same
+``--seed`` gives the same file byte for byte; run settings and timings go to ``report.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+
+from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
+
+__all__ = ["claims_json", "write_claims", "write_report", "verdict_table"]
+
+_MARK = {SUPPORTED: "supported", NOT_SUPPORTED: "NOT supported", INCONCLUSIVE: "inconclusive"}
+
+
+def claims_json(results) -> list[dict]:
+    """One object per evaluated claim, in figure order, each tagged with its figure."""
+    return [dict(v.to_json(), figure=r.figure.name) for r in results for v in r.verdicts]
+
+
+def write_claims(path: Path, results) -> None:
+    from figures.runner import write_json
+
+    write_json(Path(path), claims_json(results))
+
+
+def _short(value, width: int = 70) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def verdict_table(results, *, width: int = 100) -> str:
+    """A plain-text table: claim id, provenance, verdict, key numbers."""
+    rows = [("claim", "prov", "verdict", "measured")]
+    for r in results:
+        for v in r.verdicts:
+            rows.append((v.claim.id, f"[{v.claim.provenance}]", _MARK[v.verdict],
+                         _short(v.measured, max(20, width - 50))))
+    w = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{a:<{w[0]}}  {b:<{w[1]}}  {c:<{w[2]}}  {d}" for a, b, c, d in rows]
+    lines.insert(1, "-" * min(width, max(len(line) for line in lines)))
+    counts = {k: sum(v.verdict == k for r in results for v in r.verdicts) for k in _MARK}
+    lines.append(f"\n{counts[SUPPORTED]} supported, {counts[NOT_SUPPORTED]} not supported, "
+                 f"{counts[INCONCLUSIVE]} inconclusive")
+    return "\n".join(lines)
+
+
+def write_report(path: Path, results, *, settings: dict, failures=()) -> None:
+    """``report.md``: run settings, the verdict table, then each figure with its claims' numbers."""
+    path = Path(path)
+    md = ["# rlvr-lab reproduction report", "",
+          "## Run settings", ""]
+    env = {"python": sys.version.split()[0], "platform": platform.platform(),
+           "processor": platform.processor() or platform.machine()}
+    for k, v in {**settings, **env}.items():
+        md.append(f"- **{k}**: `{v}`")
+    md += ["", "## Verdicts", "", "| claim | provenance | verdict | figure |", "|---|---|---|---|"]
+    for r in results:
+        for v in r.verdicts:
+            md.append(f"| `{v.claim.id}` | [{v.claim.provenance}] | **{_MARK[v.verdict]}** | "
+                      f"[{r.figure.name}](#{r.figure.name}) |")
+    if failures:
+        md += ["", "## Figures that failed", ""]
+        md += [f"- `{name}`: {err}" for name, err in failures]
+    for r in results:
+        fig = r.figure
+        md += ["", f"## {fig.name}", "", f"*{fig.title}* (paper {fig.paper}; "
+               f"{'data reused' if r.reused else 'computed'} in {r.seconds:.1f} s)", "",
+               f"![{fig.name}]({r.png.name})", ""]
+        if fig.description:
+            md += [fig.description, ""]
+        for v in r.verdicts:
+            c = v.claim
+            md += [f"### `{c.id}` [{c.provenance}] — {_MARK[v.verdict]}", "",
+                   f"- **statement**: {c.statement}", f"- **predicted**: {c.predicted}",
+                   f"- **measurement**: {c.measurement}",
+                   f"- **measured**: `{json.dumps(v.measured, sort_keys=True, default=str)}`",
+                   f"- **uncertainty**: `{json.dumps(v.uncertainty, sort_keys=True, default=str)}`",
+                   f"- **sample size**: `{json.dumps(v.sample_size, sort_keys=True, default=str)}`"]
+            if v.note:
+                md.append(f"- **note**: {v.note}")
+            md.append("")
+    path.write_text("\n".join(md) + "\n")

@@ -1,0 +1,90 @@
+"""Plain-Python reference implementations (slow, obvious, written from the frameworks' formulas).
+
+Each follows reference/rlvr_frameworks.md literally: verl ``compute_grpo_outcome_advantage``
+(torch.std unbiased, eps added to std, singleton mean 0 / std 1), TRL ``scale_rewards="group"``
+(Bessel std, eps 1e-4, singleton std 0), OpenRLHF ``group_norm`` (eps 1e-9), RLOO's leave-one-out
+mean, and paper B's A_i = omega(rho_hat) (r_i - rho_hat). They are the oracles of the equivalence
+tests, so they share no code with theory/estimators.py.
+"""
+
+import math
+import statistics
+
+EPS = {"verl": 1e-6, "trl": 1e-4, "openrlhf": 1e-9}
+
+
+def grpo_group(r, convention="verl"):
+    n, eps = len(r), EPS[convention]
+    if n == 1:
+        if convention == "verl":
+            return [(r[0] - 0.0) / (1.0 + eps)]
+        return [0.0]
+    mean = sum(r) / n
+    if all(x == r[0] for x in r):
+        return [0.0] * n
+    std = statistics.stdev(r)  # Bessel-corrected, as torch.std
+    return [(x - mean) / (std + eps) for x in r]
+
+
+def dr_grpo_group(r, singleton="raw"):
+    if len(r) == 1:
+        return [r[0] if singleton == "raw" else 0.0]
+    if all(x == r[0] for x in r):
+        return [0.0] * len(r)
+    mean = sum(r) / len(r)
+    return [x - mean for x in r]
+
+
+def rloo_group(r, singleton="raw"):
+    n = len(r)
+    if n == 1:
+        return [r[0] if singleton == "raw" else 0.0]
+    if all(x == r[0] for x in r):
+        return [0.0] * n
+    return [r[i] - (sum(r) - r[i]) / (n - 1) for i in range(n)]
+
+
+def effective_weight(name, rho, rho_star=0.5):
+    """Paper B's w(rho) for the asymmetric weightings (notes, table B.2)."""
+    return {"linear_r": 1 - rho, "sqrt_r": math.sqrt(1 - rho), "uniform_r": 1.0,
+            "plateau_r": min(1.0, (1 - rho) / (1 - rho_star))}[name]
+
+
+def asymmetric_group(name, r, rho_star=0.5):
+    """A_i = omega(rho_hat)(r_i - rho_hat) with omega = w / (rho (1 - rho)), and its limits at the ends."""
+    rho = sum(r) / len(r)
+    w = effective_weight(name, rho, rho_star)
+    if 0 < rho < 1:
+        omega = w / (rho * (1 - rho))
+        return [omega * (x - rho) for x in r]
+    if rho == 0:
+        return [-w for _ in r]  # limit: omega * (0 - rho) = -w / (1 - rho) -> -w(0)
+    return [w for _ in r]  # rho == 1: omega * (1 - rho) = w / rho -> w(1)
+
+
+def kae_group(r, step, history, bandwidth, kernel="triangular", decay=0.5):
+    """Paper C's leave-one-out Nadaraya-Watson baseline; ``history`` is a list of (iteration, reward)."""
+    def k(u):
+        return max(1 - u, 0.0) if kernel == "triangular" else decay ** abs(u)
+
+    out = []
+    for g in range(len(r)):
+        num = sum(k((step - i) / (step * bandwidth)) * z for i, z in history)
+        den = sum(k((step - i) / (step * bandwidth)) for i, _ in history)
+        num += k(0) * sum(r[j] for j in range(len(r)) if j != g)
+        den += k(0) * (len(r) - 1)
+        out.append(r[g] - num / den if den > 0 else r[g])
+    return out
+
+
+def oracle(name, r, **options):
+    """Dispatch one group to its oracle."""
+    if name == "reinforce":
+        return list(r)
+    if name in ("grpo", "dapo"):
+        return grpo_group(r, options.get("convention", "verl"))
+    if name == "dr_grpo":
+        return dr_grpo_group(r, options.get("singleton", "raw"))
+    if name == "rloo":
+        return rloo_group(r, options.get("singleton", "raw"))
+    return asymmetric_group(name, r, options.get("rho_star", 0.5))
