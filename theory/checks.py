@@ -74,10 +74,10 @@ def check_probabilities(name: str, values, *, open_low: bool = False, open_high:
 def check_int(name: str, value, *, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as an int in [low, high] (either end may be None)."""
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ValueError(f"{name} must be an integer{_int_range(low, high)}; got {value!r}")
+        raise ValueError(f"{name} must be an integer{_real_range(low, high)}; got {value!r}")
     v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
-        raise ValueError(f"{name} must be an integer{_int_range(low, high)}; got {v}")
+        raise ValueError(f"{name} must be an integer{_real_range(low, high)}; got {v}")
     return v
 
 
@@ -114,17 +114,7 @@ def _interval(lo, hi, open_low, open_high) -> str:
     return f"{'(' if open_low else '['}{lo}, {hi}{')' if open_high else ']'}"
 
 
-def _int_range(low, high) -> str:
-    if low is not None and high is not None:
-        return f" in [{low}, {high}]"
-    if low is not None:
-        return f" >= {low}"
-    if high is not None:
-        return f" <= {high}"
-    return ""
-
-
-def _real_range(low, high, open_low, open_high) -> str:
+def _real_range(low, high, open_low=False, open_high=False) -> str:
     if low is not None and high is not None:
         return f" in {_interval(low, high, open_low, open_high)}"
     if low is not None:
