@@ -282,7 +282,8 @@ def _package(outs, d, H, H_eval, K, G):
     mean = rsum / n
     H = np.asarray(H, dtype=np.float64)[..., None]
     H_eval = np.atleast_1d(H_eval)
-    mean_T = np.mean(K / _hazards(theta, d), axis=-1)  # (..., n_iter + 1)
+    with np.errstate(divide="ignore"):  # p = 0 (theta -> -inf) gives E[T] = inf, xi = 0
+        mean_T = np.mean(K / _hazards(theta, d), axis=-1)  # (..., n_iter + 1)
     if np.all(H_eval == H_eval.flat[0]):
         acc = accuracy(theta, d, int(H_eval.flat[0]), K)
     else:
