@@ -162,3 +162,12 @@ def test_graded_mean_inverse_roundtrip():
 def test_bad_inputs_raise(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_argmax_log_recovers_parabola_peak():
+    from figures.budget_efficiency import argmax_log
+
+    xi = np.exp(np.linspace(np.log(0.1), np.log(10), 17))
+    curve = -((np.log(xi) - np.log(1.7)) ** 2)  # exact parabola in log xi, peak at 1.7
+    assert argmax_log(xi, curve) == pytest.approx(1.7, rel=1e-9)
+    assert argmax_log(xi, np.arange(17.0)) == pytest.approx(10.0)  # peak at the edge stays there
