@@ -64,9 +64,10 @@ def _sigmoid(z):
 
 
 @njit(cache=True, inline="always")
-def _rollout(seed, stream, counter0, p, H, K):
-    """Tokens t to the K-th stage (t > H once truncated) and stages s completed within H."""
-    lp = np.log1p(-p)
+def _rollout(seed, stream, counter0, lp, H, K):
+    """Tokens t to the K-th stage (t > H once truncated) and stages s completed within H.
+
+    ``lp`` = log1p(-p), hoisted out of the rollout loop by the caller."""
     t = 0.0
     s = 0
     for k in range(K):
@@ -83,10 +84,11 @@ def _prompt_step(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc):
     """One prompt's group at iteration ``it``: r, a, sc (G,) scratch; returns its sums
     (gradient contribution, tokens, successes, sum r, sum r^2, mixed, any success, kept)."""
     stream = (x << _STREAM_SHIFT) + it
+    lp = np.log1p(-p)
     tk = 0.0
     ns = 0
     for i in range(G):
-        t, s = _rollout(seed, stream, i * K, p, H, K)
+        t, s = _rollout(seed, stream, i * K, lp, H, K)
         n = min(t, H)
         tk += n
         if t <= H:
