@@ -1,0 +1,79 @@
+"""Paper A sweeps over the initial relative budget xi0, built on simulate.budget.simulate_sweep.
+
+Two ways to set xi0 (paper A's figure on learning efficiency [V]):
+- ``mode="horizon"``: one base policy (population E[T] = ``mean_T_base`` tokens), H = xi0 * E[T];
+  accuracy is measured at a fixed evaluation horizon H_eval = ``xi_eval`` * E[T] so the metric
+  itself does not change with the training horizon [R].
+- ``mode="difficulty"``: one horizon H = ``H_fixed``; the base policy's hazard is shifted so that
+  the population has relative budget xi0 (a difficulty shift is a theta shift in this model);
+  accuracy is measured at H_eval = H.
+Efficiency metrics over the n_iter iterations of a run (gain = accuracy after - accuracy before):
+per iteration gain / n_iter, per rollout gain / rollouts, per token gain / generated tokens.
+``samples_needed`` measures the rollouts needed for a reliable one-step improvement (see there).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from simulate.budget import difficulty_population, simulate_sweep, theta_for_budget
+
+__all__ = ["efficiency_sweep", "samples_needed", "Z90"]
+
+Z90 = float(special.ndtri(0.9))
+
+
+def efficiency_sweep(xi_grid, seeds, *, mode="horizon", estimator="grpo", reward="binary", K=1, P=64, G=8,
+                     n_iter=15, lr=0.01, spread=0.5, mean_T_base=128.0, H_fixed=256, xi_eval=1.75) -> dict:
+    """Runs every (seed, xi0); returns arrays shaped (S, X) plus the actual ``xi0`` (X,)."""
+    xi_grid = np.asarray(xi_grid, dtype=np.float64)
+    seeds = np.asarray(seeds, dtype=np.int64)
+    d = difficulty_population(P, spread)
+    if mode == "horizon":
+        H = np.maximum(1, np.round(xi_grid * mean_T_base)).astype(np.int64)  # (X,)
+        theta = np.full(xi_grid.size, theta_for_budget(float(H_fixed) / mean_T_base, d, H_fixed, K))
+        H_eval = np.full(xi_grid.size, max(1, round(xi_eval * mean_T_base)), dtype=np.int64)
+        xi0 = H / mean_T_base
+    elif mode == "difficulty":
+        H = np.full(xi_grid.size, H_fixed, dtype=np.int64)
+        theta = np.array([theta_for_budget(float(x), d, H_fixed, K) for x in xi_grid])
+        H_eval = H
+        xi0 = xi_grid
+    else:
+        raise ValueError(f"mode must be 'horizon' or 'difficulty'; got {mode!r}")
+    S, X = seeds.size, xi_grid.size
+    run = simulate_sweep(d=d, theta0=np.tile(theta, S), H=np.tile(H, S), H_eval=np.tile(H_eval, S),
+                         seed=np.repeat(seeds, X), K=K, G=G, n_iter=n_iter, lr=lr, estimator=estimator,
+                         reward=reward)
+    gain = (run.accuracy[:, -1] - run.accuracy[:, 0]).reshape(S, X)
+    informative = (run.mixed_groups if reward == "binary" else run.success_groups).mean(axis=1) / P
+    return {"xi0": xi0, "gain": gain, "per_iteration": gain / n_iter,
+            "per_rollout": gain / run.rollouts.sum(axis=1).reshape(S, X),
+            "per_token": gain / run.tokens.sum(axis=1).reshape(S, X),
+            "informative": informative.reshape(S, X), "acc0": run.accuracy[:, 0].reshape(S, X),
+            "acc_end": run.accuracy[:, -1].reshape(S, X)}
+
+
+def samples_needed(xi_grid, seed, *, estimator="rloo", reward="graded", K=1, P=64, G=8, n_batches=40,
+                   mean_T=32.0) -> dict:
+    """Rollouts n_90(xi) for a reliable one-step improvement at fixed policy, per xi (X,) [R].
+
+    Definition (declared before measuring): a one-step update from n rollouts (n/G groups) is
+    reliable when, with probability >= 0.9, its gradient estimate g_n is at least half of its mean,
+    so that a small step along it realises at least half of the exact step's improvement. With the
+    per-group contribution c (variance v, mean m) and the central limit theorem,
+    n_90 = G (2 z_0.9)^2 v / m^2. m and v are estimated from ``n_batches`` independent batches of P
+    groups at lr = 0 (v = P * variance of the batch means); homogeneous prompts, E[T] = mean_T.
+    """
+    xi_grid = np.asarray(xi_grid, dtype=np.float64)
+    d = np.zeros(P)
+    H = np.maximum(1, np.round(xi_grid * mean_T)).astype(np.int64)
+    theta = np.full(xi_grid.size, float(special.logit(K / mean_T)))
+    run = simulate_sweep(d=d, theta0=theta, H=H, seed=seed, K=K, G=G, n_iter=n_batches, lr=0.0,
+                         estimator=estimator, reward=reward)
+    m = run.grad.mean(axis=1)  # (X,)  batch means are per-rollout averages: c / G
+    v = P * run.grad.var(axis=1, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n90 = np.where(m > 0, (2 * Z90) ** 2 * v * G / m**2, np.inf)
+    return {"xi": H / mean_T, "mean": m, "var": v, "n90": n90}
