@@ -17,33 +17,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from simulate.rng import uniform
+from simulate.rng import uniform, uniform_np
 from theory.bench import BenchCase
 from theory.estimators import estimate
 
-__all__ = ["uniform_np", "simulate_policy_gradient_numpy", "make_bench_cases"]
-
-_M64 = np.uint64
-_G, _C1, _C2, _S = (_M64(0x9E3779B97F4A7C15), _M64(0xBF58476D1CE4E5B9), _M64(0x94D049BB133111EB),
-                    _M64(0xD6E8FEB86659FD93))
-
-
-def _mix_np(z):
-    z = (z ^ (z >> _M64(30))) * _C1
-    z = (z ^ (z >> _M64(27))) * _C2
-    return z ^ (z >> _M64(31))
-
-
-def uniform_np(seed: int, stream, counter) -> np.ndarray:
-    """Vectorised twin of ``simulate.rng.uniform``: arrays of streams and counters (broadcast)."""
-    stream = np.asarray(stream, dtype=np.uint64)
-    counter = np.asarray(counter, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        z = _mix_np(np.full(np.broadcast_shapes(stream.shape, counter.shape), seed, dtype=np.uint64) + _G)
-        z = _mix_np(z ^ (stream * _S + _G))
-        z = _mix_np(z ^ (counter * _G + _C2))
-    return ((z >> _M64(11)) + _M64(1)) * (1.0 / 9007199254740993.0)
-
+__all__ = ["simulate_policy_gradient_numpy", "make_bench_cases"]
 
 def simulate_policy_gradient_numpy(*, d, theta0, H, K=1, G=8, n_iter=20, lr=0.01, estimator="grpo",
                                    reward="binary", seed=0, **estimator_options) -> dict:

@@ -3,7 +3,7 @@
 A simulator never touches global or per-thread generator state: draw k of stream s under seed
 ``seed`` is ``uniform(seed, s, k)``. Work split over Numba's ``prange`` therefore gives the same
 numbers on any number of threads, and a plain-Python oracle reproduces a kernel's draws exactly
-(``uniform_py`` is the twin of ``uniform``; tests/test_rng.py checks them against each other).
+(``uniform_py`` is the twin of ``uniform``, ``uniform_np`` its vectorised NumPy twin; tests/test_rng.py checks them against each other).
 
 The mixer is SplitMix64's finaliser (Steele, Lea & Flood 2014) applied to a combination of the
 three 64-bit words; outputs are the top 53 bits mapped to the open interval (0, 1).
@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["uniform", "normal", "exponential", "uniform_py", "normal_py", "exponential_py"]
+__all__ = ["uniform", "normal", "exponential", "uniform_np", "uniform_py", "normal_py", "exponential_py"]
 
 _M = 0xFFFFFFFFFFFFFFFF
 _G = 0x9E3779B97F4A7C15
@@ -79,3 +79,22 @@ def normal_py(seed: int, stream: int, counter: int) -> float:
     u1 = uniform_py(seed, stream, 2 * counter)
     u2 = uniform_py(seed, stream, 2 * counter + 1)
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+# --- vectorised NumPy twin (uint64 arithmetic wraps like the kernel's) ------------------------
+def _mix_np(z):
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(_C1)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(_C2)
+    return z ^ (z >> np.uint64(31))
+
+
+def uniform_np(seed: int, stream, counter) -> np.ndarray:
+    """``uniform`` over arrays of streams and counters (broadcast), for NumPy reference paths."""
+    stream = np.asarray(stream, dtype=np.uint64)
+    counter = np.asarray(counter, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = _mix_np(np.full(np.broadcast_shapes(stream.shape, counter.shape), seed, dtype=np.uint64)
+                    + np.uint64(_G))
+        z = _mix_np(z ^ (stream * np.uint64(_S) + np.uint64(_G)))
+        z = _mix_np(z ^ (counter * np.uint64(_G) + np.uint64(_C2)))
+    return ((z >> np.uint64(11)) + np.uint64(1)) * (1.0 / 9007199254740993.0)

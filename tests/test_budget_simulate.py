@@ -9,7 +9,8 @@ from scipy import special, stats
 
 from simulate import budget as S
 from simulate.budget_casestudy import gamma_graded_rewards, simulate_case_study
-from simulate.budget_numpy import simulate_policy_gradient_numpy, uniform_np
+from simulate.budget_numpy import simulate_policy_gradient_numpy
+from simulate.rng import uniform_np
 from simulate.rng import uniform_py
 from theory import budget as B
 from theory.estimators import estimate
