@@ -27,6 +27,8 @@ Figures: ``rlvr-lab reproduce --only weighting``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import integrate
 from scipy.special import logit, xlogy
@@ -125,6 +127,15 @@ def population_omega(name: str, rho, **options) -> np.ndarray:
     if np.any(~((rho > 0.0) & (rho < 1.0))):
         raise ValueError("rho must lie in (0, 1) for the population prompt weight")
     return effective_weight(name, rho, **options) / (rho * (1.0 - rho))
+
+
+def _fast_omega(name, options):
+    """omega(rho) for scalar rho in (0, 1) without per-call validation (the registry's own w)."""
+    w = ESTIMATORS[name].w_population
+    if w is None:  # plateau_r: w depends on an option; effective_weight validates it
+        resolve(name, **options)
+        return lambda r: float(effective_weight(name, r, **options)) / (r * (1.0 - r))
+    return lambda r: float(w(r)) / (r * (1.0 - r))
 
 
 def surrogate(name: str, rho, **options) -> np.ndarray:
@@ -279,9 +290,10 @@ def recursion_path(name: str, rho0: float, n_steps: int, step: float, *, scale: 
     out = np.empty(int(n_steps) + 1)
     out[0] = rho
     ell = np.log(rho) - np.log1p(-rho)
+    omega = _fast_omega(name, options)
     for t in range(int(n_steps)):
         if 0.0 < rho < 1.0:
-            ell += step * scale * float(population_omega(name, rho, **options))
+            ell += step * scale * omega(rho)
             rho = float(1.0 / (1.0 + np.exp(-ell)))
         out[t + 1] = rho
     return out
@@ -299,9 +311,10 @@ def recursion_time(name: str, rho0: float, rho1: float, step: float, *, budget: 
     step = check_real("step", step, low=0.0, open_low=True)
     k = budget_scale(name, rho0, rho1, budget, **options)
     rho, ell, t, eff = rho0, np.log(rho0) - np.log1p(-rho0), 0, 0.0
+    omega = _fast_omega(name, options)
     while t < max_steps:
-        ell += step * k * float(population_omega(name, rho, **options))
-        new = float(1.0 / (1.0 + np.exp(-ell)))
+        ell += step * k * omega(rho)
+        new = 1.0 / (1.0 + math.exp(-ell))
         if new >= rho1:
             frac = (rho1 - rho) / (new - rho)
             return step * (t + frac), step * (eff + frac / rho)
