@@ -8,7 +8,8 @@ the quantisation of rho_hat to k/G: an all-fail group carries only w(0) rho, and
 success only w(1/G), so the 1/rho-like weights of Linear-R/Sqrt-R/Uniform-R are capped near
 rho ~ 1/G, and GRPO's 1/sqrt(rho) near sqrt(G). RLOO's finite-G drift is exactly its population one.
 
-Choices [R]: step = population T_reg / 100 (fast) or / 300 (full); at most 6x that many steps,
+Choices [R]: the step per update does not grow with G (equal budget per update), so responses
+scale like G x T_reg; step = population T_reg / 100 (fast) or / 300 (full); at most 6x that many steps,
 prompts that miss the target are counted and reported.
 Run: ``rlvr-lab reproduce --only weighting_finite_group``.
 """

@@ -181,14 +181,22 @@ def draw(data):
                 r = runs[f"{start}|{update}|{m}"]
                 ax.plot(r["responses"], r["accuracy"], color=colors[m], ls="-" if m in ASYMMETRIC else "--", label=m)
             ax.axhline(cfg["target"], color="grey", lw=0.6)
+            # dapo keeps redrawing all-pass groups after convergence: show up to 3x the slowest hit
+            hits = [runs[f"{start}|{update}|{m}"]["at_level"][str(cfg["target"])] for m in cfg["methods"]]
+            hits = [h for h in hits if h is not None]
             ax.set(xscale="log" if start == "from_scratch" else "linear", xlabel="responses per prompt",
                    ylabel="mean accuracy", title=f"{start}, {update} update, G={cfg['group_size']}")
+            if hits:
+                ax.set_xlim(cfg["group_size"] if start == "from_scratch" else 0, 3 * max(hits))
         ax = axes[row, 2]
         for m in cfg["methods"]:
             r = runs[f"from_scratch|{update}|{m}"]
             ax.plot(r["responses"], r["zero_signal"], color=colors[m], ls="-" if m in ASYMMETRIC else "--")
+        hits = [runs[f"from_scratch|{update}|{m}"]["at_level"][str(cfg["target"])] for m in cfg["methods"]]
         ax.set(xscale="log", xlabel="responses per prompt", ylabel="fraction of zero-signal updates",
                title=f"from scratch, {update}: groups with no gradient")
+        if any(h is not None for h in hits):
+            ax.set_xlim(cfg["group_size"], 3 * max(h for h in hits if h is not None))
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -235,3 +235,23 @@ def test_numpy_bench_reference_agrees_in_distribution():
     assert fast.mean() > rho0.mean() + 10 * se  # and both actually moved
     (case,) = bench_cases(quick=True)
     assert case.reference == "numpy" and set(case.candidates) == {"numpy", "numba-parallel"}
+
+
+@pytest.mark.parametrize("name", ["grpo", "linear_r", "plateau_r"])
+def test_clock_readouts_match_the_population_recursion(name):
+    """effective_time / hitting_time on a recursion path reproduce theory.weighting.recursion_time."""
+    from simulate.weighting_targets import effective_time
+    from theory.weighting import budget_scale, recursion_path, recursion_time
+    step = 0.01
+    path = recursion_path(name, 0.05, 3000, step, scale=budget_scale(name, 0.05, 0.9))
+    reg, eff = recursion_time(name, 0.05, 0.9, step)
+    assert float(hitting_time(path, 0.9)) * step == pytest.approx(reg, rel=1e-12)
+    assert effective_time(path[:, None], 0.9, step)[0] == pytest.approx(eff, rel=1e-12)
+
+
+def test_responses_to_target_interpolates():
+    from simulate.weighting_targets import responses_to_target
+    rho = np.array([[0.1, 0.1], [0.4, 0.2], [0.8, 0.3]])
+    resp = np.array([[16, 16], [48, 16]])
+    out = responses_to_target(rho, resp, 0.6)
+    assert out[0] == pytest.approx(16 + 0.5 * 48) and np.isnan(out[1])
