@@ -63,9 +63,10 @@ def draw(data):
     rho = np.array(data["rho"])
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     colors = dict(zip(WEIGHTINGS, plt.cm.tab10.colors))
+    styles = dict(zip(WEIGHTINGS, ["-", "--", ":", "-", "--", "-", "-", "-", "-"]))  # equal curves stay visible
     for m in WEIGHTINGS:
-        axes[0].plot(rho, data["omega"][m], color=colors[m], label=m)
-        axes[1].plot(rho, data["surrogate"][m], color=colors[m], label=m)
+        axes[0].plot(rho, data["omega"][m], color=colors[m], ls=styles[m], label=m)
+        axes[1].plot(rho, data["surrogate"][m], color=colors[m], ls=styles[m], label=m)
     axes[0].set(yscale="log", xlabel=r"$\rho$", ylabel=r"prompt weight $\omega(\rho)$ (population)",
                 title=r"$\omega = w / (\rho(1-\rho))$")
     axes[1].set(ylim=(-0.6, 1.3), xlabel=r"$\rho$", ylabel="f, normalised f(0.01)=0, f(0.9)=1",
