@@ -1,0 +1,303 @@
+"""Paper B: finite-group prompt-weighting dynamics of softmax policies (Numba, parallel over prompts).
+
+Reproduces the "suggested minimal simulator" of the paper-B notes (B.3, B.6). Each prompt p has a
+softmax policy pi_p = softmax(z_p) over K responses, of which the first ``n_correct`` are correct
+(reward 1) and the rest wrong (reward 0); rho_p = sum of pi over the correct ones. Every step, for
+every prompt: sample G responses, compute advantages with the registry kernel
+(``theory.estimators.advantage_row``/``keep_row``, never re-implemented), update z_p.
+
+Modelling choices the notes leave open (all [R]):
+- Initial logits: rho0 split equally over the correct responses and 1 - rho0 over the wrong ones.
+- Updates. ``"kl"`` (default, the theory's KL-proximal step pi' ~ pi exp(eta A_hat)) with the
+  importance-weighted, unbiased advantage estimate A_hat(y) = sum_i A_i 1{y_i = y} / (G pi(y)):
+  z_y += eta sum_i A_i 1{y_i = y} / (G pi(y)); to first order it moves the log-odds by
+  eta (1/G) sum_i A_i (r_i - rho) / (rho (1 - rho)), whose G -> inf limit is eta omega(rho), the
+  paper's log-odds recursion (theory.weighting_finite). ``"pg"`` is the plain softmax policy
+  gradient z += eta (1/G) sum_i A_i (e_{y_i} - pi); its population drift is
+  eta omega rho^2 (1-rho)^2 (1/n_correct + 1/n_wrong), not the paper's ODE.
+- Step size: eta = step * scale, with ``scale`` normally theory.weighting.budget_scale (equal
+  budget over a reference interval); the advantages are the registry's at finite G (rloo's G/(G-1),
+  grpo's Bessel factor and eps included).
+- DAPO's dynamic sampling: a dropped (all-equal) group is redrawn for the same prompt up to
+  ``max_refill`` times, every draw's G responses counted; no update if none is kept. The per-prompt
+  redraw is the full-batch analogue of refilling a batch from other prompts. Other estimators never
+  redraw. kae (stateful) is not simulated here.
+- Clocks: regular time = steps (times ``step``); responses = all draws, refills included.
+- Randomness: response i of draw a at step t of prompt p is the inverse-CDF categorical draw of
+  ``uniform(seed, ((p * n_steps + t) * (max_refill + 1) + a), i)`` (simulate.rng): results do
+  not depend on the thread count, and tests/test_weighting_sim.py replays them in plain Python.
+Figures: ``rlvr-lab reproduce --only weighting``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from simulate.rng import uniform
+from theory.bench import BenchCase
+from theory.checks import check_choice, check_int, check_probabilities, check_real
+from theory.estimators import ESTIMATORS, advantage_row, keep_row, resolve
+
+__all__ = ["UPDATES", "WeightingRun", "initial_logits", "initial_success", "simulate", "hitting_time",
+           "bench_cases"]
+
+UPDATES = {"kl": 0, "pg": 1}
+STARTS = ("from_scratch", "post_sft")
+
+
+@njit(cache=True)
+def _softmax(z, pi):
+    m = z.max()
+    tot = 0.0
+    for k in range(z.shape[0]):
+        pi[k] = np.exp(z[k] - m)
+        tot += pi[k]
+    for k in range(z.shape[0]):
+        pi[k] /= tot
+
+
+@njit(cache=True)
+def _rho(pi, correct):
+    s = 0.0
+    for k in range(pi.shape[0]):
+        s += pi[k] * correct[k]
+    return s
+
+
+@njit(cache=True)
+def _categorical(pi, u):
+    """Smallest k with pi[0] + ... + pi[k] > u (the last k with pi > 0 on round-off)."""
+    c = 0.0
+    last = 0
+    for k in range(pi.shape[0]):
+        if pi[k] > 0.0:
+            last = k
+            c += pi[k]
+            if c > u:
+                return k
+    return last
+
+
+@njit(cache=True)
+def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, seed,
+            rho_out, succ_out, resp_out, signal_out):
+    """Run one prompt's n_steps updates in place (z: (K,) logits, correct: (K,) 0/1)."""
+    k_resp = z.shape[0]
+    pi = np.empty(k_resp)
+    grad = np.empty(k_resp)
+    ys = np.empty(g, dtype=np.int64)
+    r = np.empty(g)
+    adv = np.empty(g)
+    _softmax(z, pi)
+    rho_out[0, p] = _rho(pi, correct)
+    for t in range(n_steps):
+        used = 0
+        kept = False
+        for a in range(max_refill + 1):
+            stream = (p * n_steps + t) * (max_refill + 1) + a
+            for i in range(g):
+                ys[i] = _categorical(pi, uniform(seed, stream, i))
+                r[i] = correct[ys[i]]
+            used += g
+            if keep_row(code, r):
+                kept = True
+                break
+        resp_out[t, p] = used
+        nsucc = 0
+        for i in range(g):
+            nsucc += int(r[i])
+        succ_out[t, p] = nsucc if kept else -1
+        moved = False
+        if kept:
+            advantage_row(code, r, params, adv)
+            for i in range(g):
+                if adv[i] != 0.0:
+                    moved = True
+            if moved:
+                if update == 0:  # KL-proximal with importance-weighted advantages
+                    for i in range(g):
+                        grad[ys[i]] = 0.0
+                    for i in range(g):
+                        grad[ys[i]] += adv[i] / (g * pi[ys[i]])
+                    for i in range(g):
+                        z[ys[i]] += eta * grad[ys[i]]
+                        grad[ys[i]] = 0.0
+                else:  # plain policy gradient on the logits
+                    total = 0.0
+                    for k in range(k_resp):
+                        grad[k] = 0.0
+                    for i in range(g):
+                        grad[ys[i]] += adv[i]
+                        total += adv[i]
+                    for k in range(k_resp):
+                        z[k] += eta * (grad[k] - total * pi[k]) / g
+                _softmax(z, pi)
+        signal_out[t, p] = moved
+        rho_out[t + 1, p] = _rho(pi, correct)
+
+
+@njit(cache=True, parallel=True)
+def _dynamics(code, params, logits, correct, g, eta, update, n_steps, max_refill, seed,
+              rho_out, succ_out, resp_out, signal_out):
+    for p in prange(logits.shape[0]):
+        _prompt(p, code, params, logits[p].copy(), correct[p], g, eta, update, n_steps, max_refill,
+                seed, rho_out, succ_out, resp_out, signal_out)
+
+
+@dataclass(frozen=True)
+class WeightingRun:
+    """Per-step arrays of one simulation (P prompts, T steps).
+
+    rho (T+1, P) success probabilities; successes (T, P) successes in the group used (-1: none
+    kept); responses (T, P) responses drawn (refills included); signal (T, P) whether the update
+    moved the policy (some advantage non-zero).
+    """
+
+    rho: np.ndarray
+    successes: np.ndarray
+    responses: np.ndarray
+    signal: np.ndarray
+    step: float
+
+    @property
+    def mean_accuracy(self) -> np.ndarray:
+        """(T+1,) mean over prompts of rho."""
+        return self.rho.mean(axis=1)
+
+    @property
+    def zero_signal_fraction(self) -> np.ndarray:
+        """(T,) fraction of prompts whose update did not move the policy."""
+        return 1.0 - self.signal.mean(axis=1)
+
+    @property
+    def responses_per_prompt(self) -> np.ndarray:
+        """(T+1,) cumulative responses per prompt, starting at 0."""
+        return np.concatenate([[0.0], np.cumsum(self.responses.mean(axis=1))])
+
+
+def initial_success(kind: str, n: int, seed: int) -> np.ndarray:
+    """Initial success probabilities of ``n`` prompts [R].
+
+    ``"from_scratch"``: Beta(0.5, 20) floored at 1e-3 (median ~0.011, mean ~0.025; at G = 16 most
+    groups are all-fail). ``"post_sft"``: Beta(8, 12) (mean 0.4, sd ~0.11, the notes' MATH start
+    0.38), clipped to [1e-3, 0.999]. Drawn with numpy's default_rng(seed).
+    """
+    check_choice("kind", kind, STARTS)
+    n = check_int("n", n, low=1)
+    rng = np.random.default_rng(check_int("seed", seed, low=0))
+    x = rng.beta(0.5, 20.0, n) if kind == "from_scratch" else rng.beta(8.0, 12.0, n)
+    return np.clip(x, 1e-3, 0.999)
+
+
+def initial_logits(rho0, n_responses: int = 8, n_correct: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Logits (P, K) giving success probability rho0 (P,) and the 0/1 correctness mask (P, K) [R]."""
+    rho0 = np.atleast_1d(check_probabilities("rho0", rho0, open_low=True, open_high=True))
+    k = check_int("n_responses", n_responses, low=2)
+    m = check_int("n_correct", n_correct, low=1, high=k - 1)
+    logits = np.empty((rho0.size, k))
+    logits[:, :m] = np.log(rho0 / m)[:, None]
+    logits[:, m:] = np.log1p(-rho0 / 1.0)[:, None] - np.log(k - m)
+    correct = np.zeros((rho0.size, k))
+    correct[:, :m] = 1.0
+    return logits, correct
+
+
+def simulate(name: str, rho0, *, group_size: int, n_steps: int, step: float, scale: float = 1.0,
+             update: str = "kl", n_responses: int = 8, n_correct: int = 2, max_refill: int = 10,
+             seed: int = 0, **options) -> WeightingRun:
+    """Simulate P prompts with initial success ``rho0`` (P,) under estimator ``name``.
+
+    eta = step * scale; ``max_refill`` applies to filtering estimators (dapo) only.
+
+    >>> run = simulate("linear_r", [0.05, 0.4], group_size=8, n_steps=20, step=0.05, seed=1)
+    >>> run.rho.shape, bool(run.mean_accuracy[-1] > run.mean_accuracy[0])
+    ((21, 2), True)
+    """
+    entry = ESTIMATORS.get(check_choice("name", name, [n for n, e in ESTIMATORS.items() if not e.stateful]))
+    spec = resolve(name, **options)
+    logits, correct = initial_logits(rho0, n_responses, n_correct)
+    g = check_int("group_size", group_size, low=1)
+    t = check_int("n_steps", n_steps, low=1)
+    eta = check_real("step", step, low=0.0, open_low=True) * check_real("scale", scale, low=0.0, open_low=True)
+    upd = UPDATES[check_choice("update", update, UPDATES)]
+    refill = check_int("max_refill", max_refill, low=0) if entry.filters_groups else 0
+    seed = check_int("seed", seed, low=0, high=2**63 - 1)
+    p = logits.shape[0]
+    rho = np.empty((t + 1, p))
+    succ = np.empty((t, p), dtype=np.int32)
+    resp = np.empty((t, p), dtype=np.int32)
+    signal = np.empty((t, p), dtype=np.bool_)
+    _dynamics(spec.code, spec.params, logits, correct, g, eta, upd, t, refill, seed, rho, succ, resp, signal)
+    return WeightingRun(rho, succ, resp, signal, float(step))
+
+
+def hitting_time(path, target: float) -> np.ndarray:
+    """First (linearly interpolated) index where each column of ``path`` (T+1, P) reaches ``target``.
+
+    Returns (P,) floats; NaN where the column never reaches it. A 1-D path gives a 0-d array.
+
+    >>> float(hitting_time(np.array([0.1, 0.3, 0.7]), 0.5))
+    1.5
+    """
+    x = np.asarray(path, dtype=np.float64)
+    target = check_real("target", target)
+    x2 = x[:, None] if x.ndim == 1 else x
+    hit = x2 >= target  # (T+1, P)
+    first = np.where(hit.any(axis=0), hit.argmax(axis=0), -1)
+    out = np.full(x2.shape[1], np.nan)
+    for j, i in enumerate(first):
+        if i == 0:
+            out[j] = 0.0
+        elif i > 0:
+            lo, hi = x2[i - 1, j], x2[i, j]
+            out[j] = i - 1 + (target - lo) / (hi - lo)
+    return out[0] if x.ndim == 1 else out
+
+
+def _numpy_reference(code, params, logits, correct, g, eta, n_steps, seed):
+    """Vectorised NumPy KL-proximal step over all prompts (the bench reference; no refill).
+
+    Uses numpy's generator (not the counter RNG) and the registry's batch API, so it is a
+    throughput reference for the same work, not a bit-exact twin.
+    """
+    from theory.estimators import _advantages_batch
+    rng = np.random.default_rng(seed)
+    z = logits.copy()  # (P, K)
+    p, k = z.shape
+    adv = np.empty((p, g))
+    keep = np.empty(p, dtype=np.bool_)
+    rows = np.arange(p)[:, None]
+    for _ in range(n_steps):
+        pi = np.exp(z - z.max(axis=1, keepdims=True))
+        pi /= pi.sum(axis=1, keepdims=True)  # (P, K)
+        cdf = np.cumsum(pi, axis=1)
+        u = rng.random((p, g)) * cdf[:, -1:]
+        ys = np.minimum((cdf[:, None, :] <= u[:, :, None]).sum(axis=2), k - 1)  # (P, G)
+        r = correct[rows, ys]  # (P, G)
+        _advantages_batch(code, r, params, adv, keep)
+        w = adv * keep[:, None] / (g * pi[rows, ys])
+        np.add.at(z, (np.repeat(np.arange(p), g), ys.ravel()), eta * w.ravel())
+    return z
+
+
+def bench_cases(quick: bool) -> list[BenchCase]:
+    """Dynamics kernel (parallel Numba) vs the vectorised NumPy reference, GRPO, KL-proximal."""
+    p, g, t = (512, 16, 50) if quick else (4096, 16, 200)
+    spec = resolve("grpo")
+    logits, correct = initial_logits(initial_success("from_scratch", p, 0))
+    outs = (np.empty((t + 1, p)), np.empty((t, p), np.int32), np.empty((t, p), np.int32),
+            np.empty((t, p), np.bool_))
+
+    def numba_run():
+        _dynamics(spec.code, spec.params, logits, correct, g, 0.01, 0, t, 0, 1, *outs)
+
+    def numpy_run():
+        _numpy_reference(spec.code, spec.params, logits, correct, g, 0.01, t, 1)
+
+    return [BenchCase(name="weighting.dynamics", unit="responses", work=float(p * g * t),
+                      candidates={"numba-parallel": numba_run, "numpy": numpy_run}, reference="numpy",
+                      note=f"P={p} prompts, G={g}, K=8, {t} KL-proximal steps, grpo",
+                      setup=numba_run)]
