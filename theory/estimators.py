@@ -188,7 +188,7 @@ class Estimator:
     source: str  # paper key or framework, with provenance tag where it is a paper's claim
     options: Mapping[str, object]  # accepted keyword options and their defaults
     omega: Callable | None  # prompt weight omega(rho_hat, group_size, params); None if not a weighting
-    w_population: Callable | None  # effective weight w(rho) in the population limit (G -> inf)
+    w_population: Callable  # effective weight w(rho, params) in the population limit (G -> inf)
     centered: bool = True  # a constant group gets a zero advantage
     shift_invariant: bool = True  # A(r + c) = A(r)
     scale_invariant: bool = False  # A(c r) = A(r), c > 0
@@ -239,11 +239,11 @@ def _omega_asym(code):
     return omega
 
 
-def _w_parabola(rho):
+def _w_parabola(rho, params):
     return rho * (1.0 - rho)
 
 
-def _w_semicircle(rho):
+def _w_semicircle(rho, params):
     return np.sqrt(rho * (1.0 - rho))
 
 
@@ -265,16 +265,17 @@ for _entry in (
               _w_semicircle, scale_invariant=True, homogeneous=False, symmetric_weight=True,
               filters_groups=True),
     Estimator("linear_r", LINEAR_R, "w(rho) = 1 - rho; omega = 1/rho", f"{_B} [V]", {},
-              _omega_asym(LINEAR_R), lambda rho: 1.0 - rho, centered=False, shift_invariant=False,
+              _omega_asym(LINEAR_R), lambda rho, params: 1.0 - rho, centered=False, shift_invariant=False,
               homogeneous=False, unit_interval=True),
     Estimator("sqrt_r", SQRT_R, "w(rho) = sqrt(1 - rho); omega = 1/(rho sqrt(1 - rho))", f"{_B} [R]",
-              {}, _omega_asym(SQRT_R), lambda rho: np.sqrt(1.0 - rho), centered=False,
+              {}, _omega_asym(SQRT_R), lambda rho, params: np.sqrt(1.0 - rho), centered=False,
               shift_invariant=False, homogeneous=False, unit_interval=True),
     Estimator("uniform_r", UNIFORM_R, "w(rho) = 1; omega = 1/(rho (1 - rho))", f"{_B} [R]", {},
-              _omega_asym(UNIFORM_R), lambda rho: np.ones_like(rho), centered=False,
+              _omega_asym(UNIFORM_R), lambda rho, params: np.ones_like(rho), centered=False,
               shift_invariant=False, homogeneous=False, unit_interval=True),
     Estimator("plateau_r", PLATEAU_R, "w(rho) = min(1, (1 - rho)/(1 - rho_star))", f"{_B} [R]",
-              {"rho_star": 0.5}, _omega_asym(PLATEAU_R), None, centered=False,
+              {"rho_star": 0.5}, _omega_asym(PLATEAU_R),
+              lambda rho, params: np.minimum(1.0, (1.0 - rho) / (1.0 - params[P_RHO_STAR])), centered=False,
               shift_invariant=False, homogeneous=False, unit_interval=True),
     Estimator("kae", KAE, "A_i = r_i - V_hat_i (kernel-smoothed leave-one-out baseline)",
               "paper C (kernelized advantage estimation) [V]", _kae.OPTIONS, None, _w_parabola,
@@ -396,8 +397,4 @@ def effective_weight(name: str, rho, **options) -> np.ndarray:
     """
     entry = _entry(name)
     rho = check_probabilities("rho", rho)
-    if entry.w_population is None:  # plateau_r: depends on an option
-        params = resolve(name, **options).params
-        return np.minimum(1.0, (1.0 - rho) / (1.0 - params[P_RHO_STAR]))
-    resolve(name, **{k: v for k, v in options.items() if k in entry.options})
-    return np.asarray(entry.w_population(rho), dtype=np.float64)
+    return np.asarray(entry.w_population(rho, resolve(name, **options).params), dtype=np.float64)

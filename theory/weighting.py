@@ -132,10 +132,8 @@ def population_omega(name: str, rho, **options) -> np.ndarray:
 def _fast_omega(name, options):
     """omega(rho) for scalar rho in (0, 1) without per-call validation (the registry's own w)."""
     w = ESTIMATORS[name].w_population
-    if w is None:  # plateau_r: w depends on an option; effective_weight validates it
-        resolve(name, **options)
-        return lambda r: float(effective_weight(name, r, **options)) / (r * (1.0 - r))
-    return lambda r: float(w(r)) / (r * (1.0 - r))
+    params = resolve(name, **options).params
+    return lambda r: float(w(r, params)) / (r * (1.0 - r))
 
 
 def surrogate(name: str, rho, **options) -> np.ndarray:
