@@ -43,7 +43,7 @@ from numba import njit, prange
 from scipy import optimize as _opt
 from scipy import special as _sp
 
-from simulate.rng import uniform
+from simulate.rng import stream_key, uniform_at
 from theory.budget import discrete_success_probability
 from theory.checks import check_choice, check_int, check_real
 from theory.estimators import ESTIMATORS, advantage_row, keep_row, resolve
@@ -64,14 +64,14 @@ def _sigmoid(z):
 
 
 @njit(cache=True, inline="always")
-def _rollout(seed, stream, counter0, lp, H, K):
+def _rollout(key, counter0, lp, H, K):
     """Tokens t to the K-th stage (t > H once truncated) and stages s completed within H.
 
-    ``lp`` = log1p(-p), hoisted out of the rollout loop by the caller."""
+    ``key`` = stream_key(seed, stream) and ``lp`` = log1p(-p), hoisted out of the rollout loop."""
     t = 0.0
     s = 0
     for k in range(K):
-        u = uniform(seed, stream, counter0 + k)
+        u = uniform_at(key, counter0 + k)
         t += np.floor(np.log(u) / lp) + 1.0  # Geometric(p) on {1, 2, ...} by inversion
         if t > H:
             break
@@ -83,12 +83,12 @@ def _rollout(seed, stream, counter0, lp, H, K):
 def _prompt_step(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc):
     """One prompt's group at iteration ``it``: r, a, sc (G,) scratch; returns its sums
     (gradient contribution, tokens, successes, sum r, sum r^2, mixed, any success, kept)."""
-    stream = (x << _STREAM_SHIFT) + it
+    key = stream_key(seed, (x << _STREAM_SHIFT) + it)
     lp = np.log1p(-p)
     tk = 0.0
     ns = 0
     for i in range(G):
-        t, s = _rollout(seed, stream, i * K, lp, H, K)
+        t, s = _rollout(key, i * K, lp, H, K)
         n = min(t, H)
         tk += n
         if t <= H:

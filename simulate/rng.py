@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["uniform", "normal", "exponential", "uniform_np", "uniform_py", "normal_py", "exponential_py"]
+__all__ = ["uniform", "stream_key", "uniform_at", "normal", "exponential", "uniform_np", "uniform_py", "normal_py", "exponential_py"]
 
 _M = 0xFFFFFFFFFFFFFFFF
 _G = 0x9E3779B97F4A7C15
@@ -35,12 +35,23 @@ def _mix(z):
 
 
 @njit(cache=True, inline="always")
+def stream_key(seed, stream):
+    """The 64-bit key of (seed, stream): hoist it out of a loop over counters."""
+    z = _mix(np.uint64(seed) + np.uint64(_G))
+    return _mix(z ^ (np.uint64(stream) * np.uint64(_S) + np.uint64(_G)))
+
+
+@njit(cache=True, inline="always")
+def uniform_at(key, counter):
+    """``uniform(seed, stream, counter)`` given ``key = stream_key(seed, stream)`` (one mix per draw)."""
+    z = _mix(key ^ (np.uint64(counter) * np.uint64(_G) + np.uint64(_C2)))
+    return ((z >> np.uint64(11)) + np.uint64(1)) * (1.0 / 9007199254740993.0)
+
+
+@njit(cache=True, inline="always")
 def uniform(seed, stream, counter):
     """A float in (0, 1), determined by the three integers alone."""
-    z = _mix(np.uint64(seed) + np.uint64(_G))
-    z = _mix(z ^ (np.uint64(stream) * np.uint64(_S) + np.uint64(_G)))
-    z = _mix(z ^ (np.uint64(counter) * np.uint64(_G) + np.uint64(_C2)))
-    return ((z >> np.uint64(11)) + np.uint64(1)) * (1.0 / 9007199254740993.0)
+    return uniform_at(stream_key(seed, stream), counter)
 
 
 @njit(cache=True, inline="always")

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from simulate.rng import uniform
+from simulate.rng import stream_key, uniform_at
 from theory.bench import BenchCase
 from theory.checks import check_choice, check_int, check_probabilities, check_real
 from theory.estimators import ESTIMATORS, advantage_row, keep_row, resolve
@@ -97,9 +97,9 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
         used = 0
         kept = False
         for a in range(max_refill + 1):
-            stream = (p * n_steps + t) * (max_refill + 1) + a
+            key = stream_key(seed, (p * n_steps + t) * (max_refill + 1) + a)
             for i in range(g):
-                ys[i] = _categorical(pi, uniform(seed, stream, i))
+                ys[i] = _categorical(pi, uniform_at(key, i))
                 r[i] = correct[ys[i]]
             used += g
             if keep_row(code, r):
