@@ -52,7 +52,7 @@ from theory.checks import check_choice, check_int, check_probabilities
 __all__ = ["Verifier", "and_verifier", "mod_verifier", "spot_verifier", "chain_value",
            "check_policy", "step_marginals", "step_marginals_enum", "task_advantage_ratio",
            "ratio_from_marginals", "and_marginals", "mod_marginals", "mod3_symmetric",
-           "MAX_ENUM_CHAINS"]
+           "symmetric_base", "MAX_ENUM_CHAINS"]
 
 MAX_ENUM_CHAINS = 2 ** 20
 
@@ -159,6 +159,20 @@ def chain_value(verifier: Verifier, chain) -> float:
         return float(sum(d[x] for x in a) % m == 0)
     k = verifier.params[0]
     return math.comb(sum(x == 0 for x in a), k) / math.comb(verifier.S, k)
+
+
+def symmetric_base(p0: float, S: int, K: int = 3) -> np.ndarray:
+    """Base model with P(correct) = p0 and the rest split evenly over the K - 1 wrong tasks, (S, K).
+
+    >>> symmetric_base(0.4, 2).tolist()
+    [[0.4, 0.3, 0.3], [0.4, 0.3, 0.3]]
+    """
+    p0 = float(check_probabilities("p0", p0, open_low=True, open_high=True))
+    S = check_int("S", S, low=1)
+    K = check_int("K", K, low=2)
+    row = np.full(K, (1.0 - p0) / (K - 1))
+    row[0] = p0
+    return np.tile(row, (S, 1))
 
 
 def check_policy(pi, S: int, K: int, name: str = "pi") -> np.ndarray:
