@@ -77,20 +77,29 @@ def _correct_chain_prob(pi):
 
 
 @njit(cache=True)
-def _sample_group(pi, trans, accept, init, seed, it, G, acts, rew):
-    """Draw G chains (acts (G, S)) and their verifier rewards (rew (G,)) at iteration ``it``."""
-    S, K = pi.shape
+def _cumsum_rows(pi, cum):
+    for s in range(pi.shape[0]):
+        acc = 0.0
+        for k in range(pi.shape[1]):
+            acc += pi[s, k]
+            cum[s, k] = acc
+
+
+@njit(cache=True)
+def _sample_group(cum, trans, accept, init, seed, it, G, acts, rew):
+    """Draw G chains (acts (G, S)) and their verifier rewards (rew (G,)) at iteration ``it``.
+
+    Task of step s = first k with u < cum[s, k] (inverse CDF; K - 1 if round-off leaves u above
+    the last partial sum), written branch-free as the number of partial sums <= u.
+    """
+    S, K = cum.shape
     for i in range(G):
         x = init
         for s in range(S):
             u = uniform(seed, it, i * (S + 1) + s)
-            acc = 0.0
-            j = K - 1
-            for k in range(K):
-                acc += pi[s, k]
-                if u < acc:
-                    j = k
-                    break
+            j = 0
+            for k in range(K - 1):
+                j += 1 if u >= cum[s, k] else 0
             acts[i, s] = j
             x = trans[j, x]
         rew[i] = 1.0 if uniform(seed, it, i * (S + 1) + S) < accept[x] else 0.0
@@ -120,6 +129,7 @@ def _sampled_runs(theta0, seeds, trans, accept, init, code, params, G, lr, n_ite
     for r in prange(R):
         theta = theta0[r].copy()
         pi = np.empty((S, K))
+        cum = np.empty((S, K))
         acts = np.empty((G, S), dtype=np.int64)
         rew = np.empty(G)
         adv = np.empty(G)
@@ -134,7 +144,8 @@ def _sampled_runs(theta0, seeds, trans, accept, init, code, params, G, lr, n_ite
                 li += 1
             if t == n_iter or (stop_on_hit and hit[r] >= 0):
                 break
-            _sample_group(pi, trans, accept, init, seeds[r], t, G, acts, rew)
+            _cumsum_rows(pi, cum)
+            _sample_group(cum, trans, accept, init, seeds[r], t, G, acts, rew)
             _sampled_step(theta, pi, acts, rew, adv, code, params, lr)
         for l in range(li, L):
             theta_log[r, l] = theta
