@@ -6,6 +6,11 @@ verifier accepts iff the offsets cancel mod 3; symmetric base model P(c) = p0, P
 not available]. Exact expected-gradient dynamics on a p0 grid for S = 2, 3, 4, and sampled dynamics
 (many seeds) for S = 2. Settings in figures/composition_common.py.
 
+Observed behaviour worth knowing: below 1/3 the symmetric wrong mixture (P(w1) = P(w2)) is a
+saddle of the dynamics, not an attractor. Sampled runs leave it at once towards a cancelling wrong
+pair (reward 1, wrong steps); the exact dynamics stay on it for S = 2 over the run length, but for
+S = 4 floating-point round-off alone breaks the symmetry (final P(V) -> 1 at small p0 in panel 2).
+
 Claim E.base-model-threshold [V]: for S = 2, the correct composition is reached for p0 > 1/3 and a
 suboptimal one (P(correct chain) -> 0, P(V) -> 1/2) below. Departure: the paper's Figure 4 axes
 are unknown; we plot final P(correct chain) and P(V) against p0.

@@ -98,9 +98,8 @@ def and_verifier(S: int, K: int = 2, steps=None) -> Verifier:
     K = check_int("K", K, low=2)
     steps = tuple(range(S)) if steps is None else tuple(sorted({check_int("steps[i]", t, low=0, high=S - 1)
                                                                 for t in steps}))
-    # state = (number of checked steps so far that were correct, step index) is not needed: an
-    # absorbing "failed" state suffices when the automaton knows which step it reads, so we encode
-    # the position into the state: x = 2 * t + ok, t = steps read so far.
+    # the automaton must know which step it reads (only ``steps`` are checked), so the state is
+    # x = 2 t + ok: t = steps read so far, ok = no checked step has been wrong yet.
     M = 2 * (S + 1)
     trans = np.empty((K, M), dtype=np.int64)
     for t in range(S + 1):
