@@ -1,0 +1,312 @@
+"""Numba dynamics of the compositional model of paper E: exact expected-gradient and sampled RLVR.
+
+Both dynamics start from a base model given by per-step task probabilities pi0 (S, K) (logits
+theta0 = log pi0) and run many independent runs in parallel (``prange`` over runs; every run writes
+its own outputs, no reduction crosses runs, so results do not depend on the thread count).
+
+* Expected dynamics: theta <- theta + lr c(P, G) pi (q+ - P), the exact expected update of
+  :mod:`theory.composition_dynamics` (q+ by forward-backward, c from the registry kernels).
+* Sampled dynamics: each iteration draws G chains from the product softmax policy, scores them with
+  the verifier (a coin with P(V = 1 | final state) for the spot-check verifier), forms advantages
+  with ANY non-stateful registry estimator (``advantage_row``/``keep_row`` from
+  :mod:`theory.estimators`) and ascends theta += lr/G sum_i kappa A_i (e_{a_i,s} - pi_s).
+
+Random numbers come from :mod:`simulate.rng`: the draw for step s of rollout i at iteration t of a
+run with seed ``seed`` is ``uniform(seed, t, i * (S + 1) + s)`` and the verifier coin is counter
+``i * (S + 1) + S``, so the plain-Python oracle in tests reproduces every run exactly.
+
+Outputs per run: final logits, the first iteration at which the correct chain (task 0 at every
+step) has probability >= 1 - eps (-1 if never), logged logits every ``log_every`` iterations (after
+an early stop the remaining log entries repeat the final logits), and from those (``run_metrics``)
+the probability of the correct chain, the success probability P(V = 1), the ratio r[s, 0] of the
+correct task, and the composition the run converged to.
+
+Which composition a run converged to [R, our definition; the notes leave it open]: a run has
+converged to chain a* when its modal chain a* (argmax task per step) has probability >= 1 - eps.
+It is "correct" if a* is the correct chain, "wrong-rewarded" if a* is wrong but V(a*) = 1 (under
+mod-3: a cancelling wrong pair such as (+1, +2); it earns full reward on this verifier but its
+intermediate steps are wrong, so any check of an intermediate result, or reuse of a step's output
+downstream, would reject it), "wrong-failing" if V(a*) < 1, and "unconverged" otherwise (e.g. the
+stall at the symmetric mixture of the expected dynamics). A **suboptimal composition** is a
+converged wrong chain (wrong-rewarded or wrong-failing).
+
+Not supported: the stateful ``kae`` estimator (needs a reward history; the model has one prompt).
+Run: ``rlvr-lab reproduce --only composition``; ``rlvr-lab bench`` times the sampled kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from simulate.rng import uniform
+from theory.bench import BenchCase
+from theory.checks import check_int, check_real
+from theory.composition import Verifier, _forward_backward, _ratio_row, chain_value, check_policy
+from theory.composition_dynamics import _gradient_factor, _spec
+from theory.estimators import advantage_row, keep_row
+
+__all__ = ["Runs", "expected_runs", "sampled_runs", "run_metrics", "classify", "OUTCOMES",
+           "bench_cases"]
+
+OUTCOMES = ("correct", "wrong-rewarded", "wrong-failing", "unconverged")
+
+
+@njit(cache=True)
+def _softmax(theta, pi):
+    for s in range(theta.shape[0]):
+        m = theta[s, 0]
+        for j in range(1, theta.shape[1]):
+            m = max(m, theta[s, j])
+        tot = 0.0
+        for j in range(theta.shape[1]):
+            pi[s, j] = np.exp(theta[s, j] - m)
+            tot += pi[s, j]
+        for j in range(theta.shape[1]):
+            pi[s, j] /= tot
+
+
+@njit(cache=True)
+def _correct_chain_prob(pi):
+    p = 1.0
+    for s in range(pi.shape[0]):
+        p *= pi[s, 0]
+    return p
+
+
+@njit(cache=True)
+def _cumsum_rows(pi, cum):
+    for s in range(pi.shape[0]):
+        acc = 0.0
+        for k in range(pi.shape[1]):
+            acc += pi[s, k]
+            cum[s, k] = acc
+
+
+@njit(cache=True)
+def _sample_group(cum, trans, accept, init, seed, it, G, acts, rew):
+    """Draw G chains (acts (G, S)) and their verifier rewards (rew (G,)) at iteration ``it``.
+
+    Task of step s = first k with u < cum[s, k] (inverse CDF; K - 1 if round-off leaves u above
+    the last partial sum), written branch-free as the number of partial sums <= u.
+    """
+    S, K = cum.shape
+    for i in range(G):
+        x = init
+        for s in range(S):
+            u = uniform(seed, it, i * (S + 1) + s)
+            j = 0
+            for k in range(K - 1):
+                j += 1 if u >= cum[s, k] else 0
+            acts[i, s] = j
+            x = trans[j, x]
+        rew[i] = 1.0 if uniform(seed, it, i * (S + 1) + S) < accept[x] else 0.0
+
+
+@njit(cache=True)
+def _sampled_step(theta, pi, acts, rew, adv, code, params, lr):
+    """theta += lr/G sum_i kappa A_i (1[a_is = j] - pi_sj); returns kappa."""
+    G = rew.shape[0]
+    advantage_row(code, rew, params, adv)
+    kappa = 1.0 if keep_row(code, rew) else 0.0
+    S, K = pi.shape
+    for s in range(S):
+        for j in range(K):
+            g = 0.0
+            for i in range(G):
+                g += adv[i] * ((1.0 if acts[i, s] == j else 0.0) - pi[s, j])
+            theta[s, j] += lr * kappa * g / G
+    return kappa
+
+
+@njit(parallel=True, cache=True)
+def _sampled_runs(theta0, seeds, trans, accept, init, code, params, G, lr, n_iter, eps, log_every,
+                  stop_on_hit, theta_out, hit, theta_log):
+    R, S, K = theta0.shape
+    L = theta_log.shape[1]
+    for r in prange(R):
+        theta = theta0[r].copy()
+        pi = np.empty((S, K))
+        cum = np.empty((S, K))
+        acts = np.empty((G, S), dtype=np.int64)
+        rew = np.empty(G)
+        adv = np.empty(G)
+        hit[r] = -1
+        li = 0
+        for t in range(n_iter + 1):
+            _softmax(theta, pi)
+            if hit[r] < 0 and _correct_chain_prob(pi) >= 1.0 - eps:
+                hit[r] = t
+            if t % log_every == 0 and li < L:
+                theta_log[r, li] = theta
+                li += 1
+            if t == n_iter or (stop_on_hit and hit[r] >= 0):
+                break
+            _cumsum_rows(pi, cum)
+            _sample_group(cum, trans, accept, init, seeds[r], t, G, acts, rew)
+            _sampled_step(theta, pi, acts, rew, adv, code, params, lr)
+        for l in range(li, L):
+            theta_log[r, l] = theta
+        theta_out[r] = theta
+
+
+@njit(parallel=True, cache=True)
+def _expected_runs(theta0, trans, accept, init, code, params, G, lr, n_iter, eps, log_every,
+                   stop_on_hit, theta_out, hit, theta_log):
+    R, S, K = theta0.shape
+    L = theta_log.shape[1]
+    for r in prange(R):
+        theta = theta0[r].copy()
+        pi = np.empty((S, K))
+        q = np.empty((S, K))
+        hit[r] = -1
+        li = 0
+        for t in range(n_iter + 1):
+            _softmax(theta, pi)
+            if hit[r] < 0 and _correct_chain_prob(pi) >= 1.0 - eps:
+                hit[r] = t
+            if t % log_every == 0 and li < L:
+                theta_log[r, li] = theta
+                li += 1
+            if t == n_iter or (stop_on_hit and hit[r] >= 0):
+                break
+            P = _forward_backward(pi, trans, accept, init, q)
+            c = _gradient_factor(code, params, G, min(max(P, 0.0), 1.0))
+            for s in range(S):
+                for j in range(K):
+                    theta[s, j] += lr * c * pi[s, j] * (q[s, j] - P)
+        for l in range(li, L):
+            theta_log[r, l] = theta
+        theta_out[r] = theta
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Results of R runs: ``theta`` (R, S, K) final logits, ``hit`` (R,) first iteration with
+    P(correct chain) >= 1 - eps (-1: never), ``theta_log`` (R, L, S, K), ``log_iters`` (L,)."""
+
+    theta: np.ndarray
+    hit: np.ndarray
+    theta_log: np.ndarray
+    log_iters: np.ndarray
+    verifier: Verifier
+    eps: float
+
+
+def _prepare(pi0, verifier, estimator, G, lr, n_iter, eps, log_every, options, runs):
+    spec = _spec(estimator, options)
+    G = check_int("G", G, low=1)
+    lr = check_real("lr", lr, low=0.0, open_low=True)
+    n_iter = check_int("n_iter", n_iter, low=0)
+    eps = check_real("eps", eps, low=0.0, high=1.0, open_low=True, open_high=True)
+    log_every = check_int("log_every", log_every, low=1)
+    pi0 = np.asarray(pi0, dtype=np.float64)
+    if pi0.ndim == 2:
+        pi0 = np.broadcast_to(pi0, (runs,) + pi0.shape)
+    if pi0.ndim != 3 or pi0.shape[0] != runs:
+        raise ValueError(f"pi0 must have shape (S, K) or (runs, S, K) with runs = {runs}; got {pi0.shape}")
+    for p in pi0:
+        check_policy(p, verifier.S, verifier.K, name="pi0")
+    if np.any(pi0 <= 0.0):
+        raise ValueError("pi0 must be > 0 everywhere (logits are log pi0)")
+    theta0 = np.ascontiguousarray(np.log(pi0))
+    L = n_iter // log_every + 1
+    R, S, K = theta0.shape
+    out = (np.empty((R, S, K)), np.empty(R, dtype=np.int64), np.empty((R, L, S, K)))
+    return spec, G, lr, n_iter, eps, log_every, theta0, out, np.arange(L) * log_every
+
+
+def sampled_runs(pi0, verifier: Verifier, seeds, *, estimator: str = "dr_grpo", G: int = 8,
+                 lr: float = 0.5, n_iter: int = 1000, eps: float = 0.1, log_every: int = 10,
+                 stop_on_hit: bool = False, **options) -> Runs:
+    """Sampled RLVR runs, one per seed, from base model ``pi0`` ((S, K) or (runs, S, K)).
+
+    >>> from theory.composition import mod_verifier
+    >>> res = sampled_runs(np.full((2, 3), 1 / 3), mod_verifier(2), seeds=[1, 2], n_iter=5)
+    >>> res.theta.shape, res.theta_log.shape
+    ((2, 2, 3), (2, 1, 2, 3))
+    """
+    seeds = np.asarray(seeds)
+    if seeds.ndim != 1 or seeds.size < 1 or not np.issubdtype(seeds.dtype, np.integer) or np.any(seeds < 0):
+        raise ValueError("seeds must be a non-empty 1-D array of non-negative integers")
+    spec, G, lr, n_iter, eps, log_every, theta0, out, iters = _prepare(
+        pi0, verifier, estimator, G, lr, n_iter, eps, log_every, options, seeds.size)
+    _sampled_runs(theta0, seeds.astype(np.int64), verifier.trans, verifier.accept, verifier.init,
+                  spec.code, spec.params, G, lr, n_iter, eps, log_every, bool(stop_on_hit), *out)
+    return Runs(out[0], out[1], out[2], iters, verifier, eps)
+
+
+def expected_runs(pi0, verifier: Verifier, *, estimator: str = "dr_grpo", G: int = 8, lr: float = 0.5,
+                  n_iter: int = 1000, eps: float = 0.1, log_every: int = 10, stop_on_hit: bool = False,
+                  **options) -> Runs:
+    """Exact expected-gradient dynamics from each base model in ``pi0`` ((S, K) or (runs, S, K))."""
+    pi0 = np.asarray(pi0, dtype=np.float64)
+    runs = 1 if pi0.ndim == 2 else pi0.shape[0]
+    spec, G, lr, n_iter, eps, log_every, theta0, out, iters = _prepare(
+        pi0, verifier, estimator, G, lr, n_iter, eps, log_every, options, runs)
+    _expected_runs(theta0, verifier.trans, verifier.accept, verifier.init, spec.code, spec.params,
+                   G, lr, n_iter, eps, log_every, bool(stop_on_hit), *out)
+    return Runs(out[0], out[1], out[2], iters, verifier, eps)
+
+
+@njit(parallel=True, cache=True)
+def _metrics(theta_log, trans, accept, init, chain, success, ratio):
+    R, L, S, K = theta_log.shape
+    for r in prange(R):
+        pi = np.empty((S, K))
+        q = np.empty((S, K))
+        for l in range(L):
+            _softmax(theta_log[r, l], pi)
+            chain[r, l] = _correct_chain_prob(pi)
+            success[r, l] = _forward_backward(pi, trans, accept, init, q)
+            for s in range(S):
+                ratio[r, l, s] = _ratio_row(pi[s], q[s], 0)[2]
+
+
+def run_metrics(runs: Runs) -> dict:
+    """Per run and log point: ``chain`` (R, L) P(correct chain), ``success`` (R, L) P(V = 1),
+    ``ratio`` (R, L, S) the task-advantage ratio r[s, 0] of the correct task."""
+    R, L, S, _ = runs.theta_log.shape
+    chain, success, ratio = np.empty((R, L)), np.empty((R, L)), np.empty((R, L, S))
+    v = runs.verifier
+    _metrics(runs.theta_log, v.trans, v.accept, v.init, chain, success, ratio)
+    return {"chain": chain, "success": success, "ratio": ratio, "iters": runs.log_iters}
+
+
+def classify(runs: Runs) -> np.ndarray:
+    """Outcome index into :data:`OUTCOMES` per run, from the final logits (module docstring)."""
+    theta = runs.theta
+    pi = np.exp(theta - theta.max(axis=2, keepdims=True))
+    pi /= pi.sum(axis=2, keepdims=True)  # (R, S, K)
+    modal = pi.argmax(axis=2)  # (R, S)
+    modal_p = np.prod(pi.max(axis=2), axis=1)  # (R,)
+    out = np.empty(theta.shape[0], dtype=np.int64)
+    for r in range(theta.shape[0]):
+        if modal_p[r] < 1.0 - runs.eps:
+            out[r] = 3
+        elif np.all(modal[r] == 0):
+            out[r] = 0
+        else:
+            out[r] = 1 if chain_value(runs.verifier, modal[r]) == 1.0 else 2
+    return out
+
+
+def bench_cases(quick: bool) -> list[BenchCase]:
+    """Sampled-dynamics kernel (Numba, all cores) against the vectorised NumPy reference."""
+    from simulate.composition_reference import sampled_runs_numpy
+    from theory.composition import mod_verifier
+
+    R, n_iter, G = (64, 100, 8) if quick else (256, 400, 8)
+    v = mod_verifier(2)
+    pi0 = np.array([[0.3, 0.35, 0.35]] * 2)
+    seeds = np.arange(R)
+    kw = dict(estimator="grpo", G=G, lr=0.5, n_iter=n_iter, log_every=n_iter)
+    return [BenchCase(
+        name="composition.sampled_runs", unit="rollout-steps", work=float(R * n_iter * G * v.S),
+        candidates={"numba": lambda: sampled_runs(pi0, v, seeds, **kw),
+                    "numpy": lambda: sampled_runs_numpy(pi0, v, seeds, **kw)},
+        reference="numpy", setup=lambda: sampled_runs(pi0, v, seeds[:2], **{**kw, "n_iter": 2}),
+        note=f"mod-3, S=2, K=3, G={G}, {R} runs x {n_iter} iterations, grpo",
+        targets={"numba": ">= 5x"})]
