@@ -8,12 +8,6 @@ chain" (P(correct chain) >= 0.9).
 
 from __future__ import annotations
 
-from scipy.stats import binomtest
+from theory.stats import wilson_ci as wilson  # noqa: F401 (re-exported for the E figures)
 
 ESTIMATOR, G, LR, EPS = "dr_grpo", 8, 0.5, 0.1
-
-
-def wilson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a binomial fraction k / n (scipy's ``binomtest``)."""
-    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
-    return float(ci.low), float(ci.high)

@@ -12,30 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulate import rng as _rng
+from simulate.rng import uniform_np
 from theory.composition import Verifier
 from theory.estimators import estimate
 
-__all__ = ["uniform_np", "sampled_runs_numpy"]
-
-_U = np.uint64
-
-
-def _mix_np(z):
-    z = (z ^ (z >> _U(30))) * _U(_rng._C1)
-    z = (z ^ (z >> _U(27))) * _U(_rng._C2)
-    return z ^ (z >> _U(31))
-
-
-def uniform_np(seed, stream, counter) -> np.ndarray:
-    """Array twin of :func:`simulate.rng.uniform` (broadcasts its three integer arguments)."""
-    with np.errstate(over="ignore"):
-        seed, stream, counter = (np.asarray(x).astype(np.uint64) for x in (seed, stream, counter))
-        z = _mix_np(seed + _U(_rng._G))
-        z = _mix_np(z ^ (stream * _U(_rng._S) + _U(_rng._G)))
-        z = _mix_np(z ^ (counter * _U(_rng._G) + _U(_rng._C2)))
-    return ((z >> _U(11)) + _U(1)).astype(np.float64) * (1.0 / 9007199254740993.0)
-
+__all__ = ["sampled_runs_numpy"]
 
 def sampled_runs_numpy(pi0, verifier: Verifier, seeds, *, estimator: str = "dr_grpo", G: int = 8,
                        lr: float = 0.5, n_iter: int = 1000, eps: float = 0.1, log_every: int = 10,

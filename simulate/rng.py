@@ -99,13 +99,11 @@ def _mix_np(z):
     return z ^ (z >> np.uint64(31))
 
 
-def uniform_np(seed: int, stream, counter) -> np.ndarray:
-    """``uniform`` over arrays of streams and counters (broadcast), for NumPy reference paths."""
-    stream = np.asarray(stream, dtype=np.uint64)
-    counter = np.asarray(counter, dtype=np.uint64)
+def uniform_np(seed, stream, counter) -> np.ndarray:
+    """``uniform`` over arrays: broadcasts its three integer arguments (for NumPy reference paths)."""
     with np.errstate(over="ignore"):
-        z = _mix_np(np.full(np.broadcast_shapes(stream.shape, counter.shape), seed, dtype=np.uint64)
-                    + np.uint64(_G))
+        seed, stream, counter = (np.asarray(x).astype(np.uint64) for x in (seed, stream, counter))
+        z = _mix_np(seed + np.uint64(_G))
         z = _mix_np(z ^ (stream * np.uint64(_S) + np.uint64(_G)))
         z = _mix_np(z ^ (counter * np.uint64(_G) + np.uint64(_C2)))
-    return ((z >> np.uint64(11)) + np.uint64(1)) * (1.0 / 9007199254740993.0)
+    return ((z >> np.uint64(11)) + np.uint64(1)).astype(np.float64) * (1.0 / 9007199254740993.0)

@@ -7,7 +7,8 @@ import pytest
 
 from simulate.composition import (OUTCOMES, Runs, bench_cases, classify, expected_runs, run_metrics,
                                   sampled_runs)
-from simulate.composition_reference import sampled_runs_numpy, uniform_np
+from simulate.composition_reference import sampled_runs_numpy
+from simulate.rng import uniform_np
 from simulate.rng import uniform_py
 from theory.composition import (and_verifier, mod_verifier, ratio_from_marginals, spot_verifier,
                                 step_marginals_enum, symmetric_base)

@@ -379,7 +379,7 @@ def mod3_symmetric(p, S: int) -> dict:
     correct task gains iff p > 1/3 (the base-model threshold, paper E Prop. 6.3 [V]). For odd S
     lambda^{S-1} >= 0, so below 1/3 the dynamics creep up to the uniform point and stall.
 
-    >>> round(mod3_symmetric(0.5, 2)["advantage"], 12)  # (1 - .5)(1.5 - 1)/2
+    >>> float(round(mod3_symmetric(0.5, 2)["advantage"], 12))  # (1 - .5)(1.5 - 1)/2
     0.125
     """
     p = np.asarray(check_probabilities("p", p), dtype=np.float64)

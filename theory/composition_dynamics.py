@@ -92,7 +92,7 @@ def _spec(estimator: str, options: dict):
 def gradient_factor(estimator: str, P: float, G: int, **options) -> float:
     """c(P, G): E[Delta theta] = lr c pi (q+ - P) for binary rewards [R, see module docstring].
 
-    >>> round(gradient_factor("dr_grpo", 0.3, 8), 12), gradient_factor("reinforce", 0.3, 8)
+    >>> round(gradient_factor("dr_grpo", 0.3, 8), 12), round(gradient_factor("reinforce", 0.3, 8), 12)
     (0.875, 1.0)
     """
     spec = _spec(estimator, options)
@@ -108,7 +108,7 @@ def expected_update(pi, verifier: Verifier, estimator: str = "dr_grpo", G: int =
     >>> from theory.composition import mod_verifier
     >>> p = 0.5; pi = np.array([[p, (1 - p) / 2, (1 - p) / 2]] * 2)
     >>> d = expected_update(pi, mod_verifier(2), "reinforce", G=4)
-    >>> round(d[0, 0], 12)  # pi_c (q+_c - P) = 0.5 * (1 - p)(3p - 1)/2
+    >>> float(round(d[0, 0], 12))  # pi_c (q+_c - P) = 0.5 * (1 - p)(3p - 1)/2
     0.0625
     """
     spec = _spec(estimator, options)

@@ -11,7 +11,7 @@ from scipy import stats as _st
 
 from theory.checks import check_int, check_real
 
-__all__ = ["mean_se", "bootstrap_ci", "fit_line", "Fit"]
+__all__ = ["mean_se", "bootstrap_ci", "wilson_ci", "fit_line", "Fit"]
 
 
 def mean_se(x) -> tuple[float, float]:
@@ -41,6 +41,20 @@ def bootstrap_ci(samples, statistic=np.mean, *, n_boot: int = 2000, level: float
     boots = np.array([statistic(np.take(x, i, axis=axis)) for i in idx])
     a = (1.0 - level) / 2.0
     return float(np.quantile(boots, a)), float(np.quantile(boots, 1.0 - a))
+
+
+def wilson_ci(k: int, n: int, *, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a binomial fraction k / n (stays informative at k = 0 or k = n,
+    where a bootstrap interval collapses to a point).
+
+    >>> [round(x, 3) for x in wilson_ci(200, 200)]
+    [0.981, 1.0]
+    """
+    n = check_int("n", n, low=1)
+    k = check_int("k", k, low=0, high=n)
+    level = check_real("level", level, low=0.0, high=1.0, open_low=True, open_high=True)
+    ci = _st.binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 class Fit(tuple):
