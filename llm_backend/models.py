@@ -182,6 +182,10 @@ def load_model(name: str = "smollm2-135m", *, device: str | None = None, seed: i
             path = _smollm2_dir()
         elif Path(name).expanduser().is_dir():
             path = Path(name).expanduser()
+        elif name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1):
+            raise ValueError(f"model must be one of {list(BUILTIN)}, a local checkpoint directory or a hub "
+                             f"id; {name!r} looks like a path but is not a directory (put a Hugging Face "
+                             "checkpoint there: config.json, *.safetensors, tokenizer files)")
         else:
             path = name  # hub id; transformers' own cache, network where allowed
         try:

@@ -107,8 +107,8 @@ def _pick(probs: torch.Tensor, u: torch.Tensor, top_p: float) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def _sample_chunk(lm, prompts, rows, horizon, temperature, top_p, seed):
-    model, dev, pad, eos = lm.model, lm.device, lm.pad_id, lm.eos_id
+def _sample_chunk(lm, prompts, rows, horizon, temperature, top_p, seed, ignore_eos=False):
+    model, dev, pad, eos = lm.model, lm.device, lm.pad_id, (-1 if ignore_eos else lm.eos_id)
     b = len(prompts)
     # Prefill each distinct prompt once, then copy its cache rows to the G rows that share it.
     keys = [tuple(p) for p in prompts]
@@ -156,10 +156,11 @@ def _sample_chunk(lm, prompts, rows, horizon, temperature, top_p, seed):
 
 
 def sample(lm, prompts, *, horizon: int, temperature: float = 1.0, top_p: float = 1.0, seed: int = 0,
-           batch_size: int = 64, progress=None) -> Rollouts:
+           batch_size: int = 64, progress=None, ignore_eos: bool = False) -> Rollouts:
     """Sample one continuation per prompt (repeat a prompt G times for a group) to ``horizon``.
 
-    ``prompts`` is a list of token-id lists; ``progress`` an optional callable(n_rows_done).
+    ``prompts`` is a list of token-id lists; ``progress`` an optional callable(n_rows_done);
+    ``ignore_eos`` keeps every row going to the horizon (benchmarks).
     """
     horizon = check_int("horizon", horizon, low=1, high=8192)
     temperature = check_real("temperature", temperature, low=0.0, open_low=True)
@@ -171,7 +172,8 @@ def sample(lm, prompts, *, horizon: int, temperature: float = 1.0, top_p: float 
     parts = []
     for start in range(0, len(prompts), batch_size):
         rows = list(range(start, min(start + batch_size, len(prompts))))
-        parts.append(_sample_chunk(lm, [prompts[r] for r in rows], rows, horizon, temperature, top_p, seed))
+        parts.append(_sample_chunk(lm, [prompts[r] for r in rows], rows, horizon, temperature, top_p, seed,
+                                   ignore_eos))
         if progress is not None:
             progress(len(rows))
     cat = [np.concatenate([p[k] for p in parts]) for k in range(5)]

@@ -220,8 +220,8 @@ def _step(cfg, lm, ref, opt, task, pool, step: int, est_state: dict) -> dict:
             loss.backward()
             gn = torch.nn.utils.clip_grad_norm_(lm.model.parameters(), cfg.max_grad_norm)
             opt.step()
-        info = {"loss": float(loss), "grad_norm": float(gn), "backward": True,
-                "kl": float(aggregate(kl, rmask, "token-mean")) if kl is not None else 0.0}
+        info = {"loss": loss.item(), "grad_norm": float(gn), "backward": True,
+                "kl": aggregate(kl.detach(), rmask, "token-mean").item() if kl is not None else 0.0}
     else:
         opt.step()  # zero gradient: AdamW still applies momentum and weight decay, as in a real step
     lm.model.eval()
