@@ -20,7 +20,8 @@ the uninterrupted one exactly (tested). Every step appends a line to ``log.jsonl
 ``summary.json``; a checkpoint (safetensors weights + optimizer + estimator state) is written every
 ``checkpoint_every`` steps and on Ctrl-C, atomically.
 
-Departures from the papers' setups [R]: rewards are binary 1{T <= H} (paper B); the response is
+Departures from the papers' setups [R]: rewards are binary 1{T <= H} (paper B); dapo's keep-mask
+drops all-equal groups but the batch is not refilled by extra sampling; the response is
 sampled at ``temperature`` and the score function is taken of the same tempered policy; prompts are
 drawn with replacement across steps, without replacement within one.
 
@@ -249,6 +250,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False) -> 
     opt = torch.optim.AdamW(lm.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     log_path, est_state, start = out / "log.jsonl", {}, 1
     if resume and (out / "checkpoint" / "step.json").exists():
+        _check_same_run(cfg, out / "config.json")
         done, est_state = _load_checkpoint(out, lm.model, opt)
         start = done + 1
         lines = log_path.read_text().splitlines() if log_path.exists() else []
@@ -287,6 +289,17 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False) -> 
     if interrupted:
         raise KeyboardInterrupt
     return summary
+
+
+def _check_same_run(cfg: TrainConfig, path: Path) -> None:
+    """A resumed run must have the stored configuration (only steps, command, device may change)."""
+    if not path.exists():
+        return
+    stored = json.loads(path.read_text())
+    now = asdict(cfg)
+    diff = sorted(k for k in now if k not in ("steps", "command", "device", "out_dir") and stored.get(k) != now[k])
+    if diff:
+        raise ValueError(f"resume must use the run's stored configuration; these differ: {diff}")
 
 
 def _done_steps(log_path: Path) -> int:

@@ -99,6 +99,12 @@ def test_resume_after_interruption_gives_the_same_state(tmp_path, monkeypatch):
     assert resumed["steps_done"] == 3 and not resumed["interrupted"]
 
 
+def test_resume_refuses_a_different_configuration(tmp_path):
+    train(_cfg(tmp_path, "c", steps=1))
+    with pytest.raises(ValueError, match="lr"):
+        train(_cfg(tmp_path, "c", steps=2, lr=0.5), resume=True)
+
+
 @pytest.mark.parametrize("name", sorted(ESTIMATORS))
 def test_every_registry_estimator_plugs_in(tmp_path, name):
     summary = train(_cfg(tmp_path, name, estimator=name, steps=2))
