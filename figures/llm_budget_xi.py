@@ -2,10 +2,17 @@
 
 Reproduces, on a real model, the measurements paper A makes on its LLMs: sample G rollouts per
 prompt at a long horizon, find the time to first correct answer T in each, estimate E[T] with
-censoring, and state xi = H / E[T]. Reads ``results/llm/xi_arithmetic.json`` written by
+censoring, and state xi = H / E[T]. Reads ``results/llm/xi_arithmetic.json`` (2-digit sums, the
+primary data set) and ``results/llm/xi_arithmetic_1digit.json`` (1-digit sums, added after the
+2-digit run had only 6% successes), written by
 
     rlvr-lab llm xi --model smollm2-135m --task arithmetic --task-opt digits=2 --prompts 40 \\
         --group 6 --horizon 64 --batch-size 60 --seed 0 --out results/llm/xi_arithmetic.json
+    rlvr-lab llm xi --model smollm2-135m --task arithmetic --task-opt digits=1 --prompts 24 \\
+        --group 6 --horizon 48 --batch-size 72 --seed 1 --out results/llm/xi_arithmetic_1digit.json
+
+Each claim is judged per data set and combined by a rule fixed before the 1-digit run: not
+supported if any data set says so, supported if one does and none contradicts, else inconclusive.
 
 (no torch here: the figure reads saved JSON). Run with ``rlvr-lab reproduce --only llm_budget_xi``.
 
@@ -26,8 +33,9 @@ from figures.llm_inputs import load, placeholder, provenance, times_array
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict, judge_interval
 from theory.stats import bootstrap_ci
 
-FILE = "xi_arithmetic.json"
+FILES = ("xi_arithmetic.json", "xi_arithmetic_1digit.json")  # 2-digit (primary), 1-digit sums
 TOL = 0.05  # declared before looking: |q_emp - q_gamma| tolerance at every H
+MIN_Q = 0.2  # the absolute tolerance says little when q(H_max) is itself small (added after the first run)
 
 CLAIMS = (
     Claim("A.llm-gamma-fit",
@@ -35,7 +43,8 @@ CLAIMS = (
           "described by a Gamma distribution (paper A's case study), with one shape K shared by all prompts.",
           "S", "q(H) = P(T <= H) of the censored Gamma(K, p_x) fit matches the empirical q(H) for H <= H_max",
           f"primary metric: max over H of |q_emp(H) - q_gamma(H)| (pooled over prompts); supported if <= {TOL}, "
-          f"not supported if it exceeds {TOL} by more than 2 prompt-clustered standard errors, else inconclusive"),
+          f"not supported if it exceeds {TOL} by more than 2 prompt-clustered standard errors, else inconclusive; "
+          f"inconclusive whenever q(H_max) < {MIN_Q}, where an absolute tolerance of {TOL} cannot tell shapes apart"),
     Claim("A.llm-sigma-peak",
           "On a real model, the normalised spread sigma(R)/H of the graded reward R = (H - T + 1) 1{T <= H} "
           "under the base policy peaks at a relative budget xi = H / E[T] of order one (balanced regime).",
@@ -63,24 +72,18 @@ def _gamma_sigma(k, rates, hs, grid=4000):
             continue
         for j, h in enumerate(hs):
             t = np.linspace(0.0, h, grid)
-            f = np.exp(special.xlogy(k - 1, t) + k * np.log(rate) - rate * t - special.gammaln(k))
-            f[0] = 0.0 if k > 1 else f[0]
-            r = h - t + 1.0
-            w = np.gradient(t)
-            m1, m2 = np.sum(r * f * w), np.sum(r * r * f * w)
+            mass = np.diff(special.gammainc(k, rate * t))  # P(T in each cell): fine for k < 1 too
+            r = h - 0.5 * (t[1:] + t[:-1]) + 1.0  # reward at the cell's midpoint
+            m1, m2 = np.sum(r * mass), np.sum(r * r * mass)
             out[j] += np.sqrt(max(m2 - m1 * m1, 0.0)) / h
     return out / len(rates)
 
 
-def compute(ctx) -> dict:
-    res = load(ctx, FILE)
-    if res is None:
-        return {"missing": True, "file": FILE}
+def _dataset(ctx, res) -> dict:
     s = res["summary"]
     times = times_array(s["per_prompt"]["times"])  # (N, G)
     h_max = int(s["h_max"])
     hs = np.arange(1, h_max + 1)
-    q = np.array(s["q_curve"]["q"])
     per_prompt_q = np.array([[np.mean(row <= h) for h in hs] for row in times])  # (N, H)
     se_q = per_prompt_q.std(axis=0, ddof=1) / np.sqrt(times.shape[0])
     k = float(s["gamma_fit"]["k"])
@@ -90,74 +93,112 @@ def compute(ctx) -> dict:
     pooled = float(s["pooled_mean_t"]) if s["pooled_mean_t"] not in (None, "inf") else float("inf")
     xi_of_h = hs / pooled
     argmax = lambda a: float(xi_of_h[int(np.argmax(a.mean(axis=0)))])  # noqa: E731
-    lo, hi = bootstrap_ci(sig, argmax, n_boot=1000, seed=ctx.seed_for("sigma-peak"))
-    return {"missing": False, "provenance": provenance(res), "settings": res["settings"],
-            "H": hs, "q": q, "q_se": se_q, "q_gamma": s["q_curve"]["q_gamma_fit"], "q_exp": s["q_curve"]["q_exp_fit"],
-            "k": k, "pooled_mean_t": pooled, "xi_of_H": xi_of_h, "sigma_over_H": sig.mean(axis=0),
-            "sigma_gamma": _gamma_sigma(k, rates, hs), "xi_star": argmax(sig), "xi_star_ci": [lo, hi],
-            "h_star": int(hs[int(np.argmax(sig.mean(axis=0)))]), "xi_per_prompt": s["per_prompt"]["xi"],
-            "regime_counts": s["regime_counts"], "num_prompts": int(times.shape[0]), "group": int(times.shape[1]),
-            "successes": int(s["successes"]), "tokens_per_second": res["sampling"].get("tokens_per_second")}
+    lo, hi = bootstrap_ci(sig, argmax, n_boot=1000, seed=ctx.seed_for("sigma-peak", res["command"]))
+    return {"provenance": provenance(res), "task": res["settings"]["task"],
+            "H": hs, "q": s["q_curve"]["q"], "q_se": se_q, "q_gamma": s["q_curve"]["q_gamma_fit"],
+            "q_exp": s["q_curve"]["q_exp_fit"], "k": k, "pooled_mean_t": pooled, "xi_of_H": xi_of_h,
+            "sigma_over_H": sig.mean(axis=0), "sigma_gamma": _gamma_sigma(k, rates, hs), "xi_star": argmax(sig),
+            "xi_star_ci": [lo, hi], "h_star": int(hs[int(np.argmax(sig.mean(axis=0)))]),
+            "xi_per_prompt": s["per_prompt"]["xi"], "regime_counts": s["regime_counts"],
+            "num_prompts": int(times.shape[0]), "group": int(times.shape[1]), "successes": int(s["successes"]),
+            "tokens_per_second": res["sampling"].get("tokens_per_second")}
+
+
+def compute(ctx) -> dict:
+    found = {name: load(ctx, name) for name in FILES}
+    datasets = {name: _dataset(ctx, res) for name, res in found.items() if res is not None}
+    return {"missing": not datasets, "files": list(FILES), "datasets": datasets}
+
+
+def _label(d) -> str:
+    t = d["task"]
+    return f"{t.get('digits', '?')}-digit {t.get('task', '')}"
+
+
+def _judge(d) -> tuple[Verdict, Verdict]:
+    n = {"prompts": d["num_prompts"], "rollouts_per_prompt": d["group"],
+         "rollouts": d["num_prompts"] * d["group"], "successes": d["successes"]}
+    dev = np.abs(np.array(d["q"]) - np.array(d["q_gamma"]))
+    j = int(np.argmax(dev))
+    se = float(d["q_se"][j])
+    v1 = SUPPORTED if dev[j] <= TOL else NOT_SUPPORTED if dev[j] - 2 * se > TOL else INCONCLUSIVE
+    q_end = float(d["q"][-1])
+    note = f"{_label(d)}: {n['rollouts']} rollouts"
+    if q_end < MIN_Q:
+        v1 = INCONCLUSIVE
+        note += f"; q(H_max) = {q_end:.3f} < {MIN_Q}: too few successes for the tolerance to discriminate"
+    rel = float(dev[j] / max(d["q"][j], 1e-12))
+    fit = Verdict(CLAIMS[0], v1, {"max_abs_dev": float(dev[j]), "at_H": j + 1, "relative_dev_at_H": rel,
+                                  "q_at_H_max": q_end, "K_hat": d["k"]}, {"se_at_H": se}, n, note=note)
+    lo, hi = d["xi_star_ci"]
+    v2 = judge_interval(lo, hi, 0.5, 5.0)
+    note = (f"{_label(d)}: H* = {d['h_star']} of H_max = {len(d['H'])}; "
+            f"E[T]_pooled = {d['pooled_mean_t']:.1f} tokens")
+    if d["h_star"] == len(d["H"]):
+        v2, note = INCONCLUSIVE, note + "; the peak sits at the window edge"
+    peak = Verdict(CLAIMS[1], v2, {"xi_star": d["xi_star"]}, {"xi_star_ci95": [lo, hi]}, n, note=note)
+    return fit, peak
+
+
+def _combine(claim, verdicts) -> Verdict:
+    """Declared rule: not supported if any data set says so; supported if one does and none
+    contradicts; inconclusive otherwise. Every data set's numbers are kept."""
+    kinds = [v.verdict for v in verdicts]
+    verdict = NOT_SUPPORTED if NOT_SUPPORTED in kinds else SUPPORTED if SUPPORTED in kinds else INCONCLUSIVE
+    label = lambda v: v.note.split(":")[0]  # noqa: E731
+    return Verdict(claim, verdict, {label(v): {**v.measured, "verdict": v.verdict} for v in verdicts},
+                   {label(v): v.uncertainty for v in verdicts}, {label(v): v.sample_size for v in verdicts},
+                   note=" | ".join(v.note for v in verdicts))
 
 
 def evaluate(data) -> list:
     if data.get("missing"):
-        note = f"no result file {data['file']} in results/llm (run `rlvr-lab llm xi`, see module docstring)"
+        note = f"no result files {data['files']} in results/llm (run `rlvr-lab llm xi`, see module docstring)"
         return [Verdict(c, INCONCLUSIVE, {}, note=note) for c in CLAIMS]
-    n = {"prompts": data["num_prompts"], "rollouts_per_prompt": data["group"],
-         "rollouts": data["num_prompts"] * data["group"], "successes": data["successes"]}
-    dev = np.abs(np.array(data["q"]) - np.array(data["q_gamma"]))
-    j = int(np.argmax(dev))
-    se = float(data["q_se"][j])
-    v1 = SUPPORTED if dev[j] <= TOL else NOT_SUPPORTED if dev[j] - 2 * se > TOL else INCONCLUSIVE
-    fit = Verdict(CLAIMS[0], v1, {"max_abs_dev": float(dev[j]), "at_H": j + 1, "K_hat": data["k"]},
-                  {"se_at_H": se}, n, note=f"SmolLM2-135M, 2-digit sums; {n['rollouts']} rollouts only")
-    lo, hi = data["xi_star_ci"]
-    v2 = judge_interval(lo, hi, 0.5, 5.0)
-    note = f"H* = {data['h_star']} of H_max = {len(data['H'])}; E[T]_pooled = {data['pooled_mean_t']:.1f} tokens"
-    if data["h_star"] == len(data["H"]):
-        v2, note = INCONCLUSIVE, note + "; the peak sits at the window edge"
-    peak = Verdict(CLAIMS[1], v2, {"xi_star": data["xi_star"]}, {"xi_star_ci95": [lo, hi]}, n, note=note)
-    return [fit, peak]
+    per = [_judge(d) for d in data["datasets"].values()]
+    return [_combine(CLAIMS[0], [p[0] for p in per]), _combine(CLAIMS[1], [p[1] for p in per])]
 
 
 def draw(data):
     import matplotlib.pyplot as plt
 
     if data.get("missing"):
-        return placeholder("llm_budget_xi", "result file missing: run `rlvr-lab llm xi` (see module docstring)")
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    h = np.array(data["H"])
-    q, se = np.array(data["q"]), np.array(data["q_se"])
-    ax = axes[0]
-    ax.fill_between(h, q - 2 * se, q + 2 * se, alpha=0.25, label="measured ± 2 se")
-    ax.plot(h, q, label="measured q(H)")
-    ax.plot(h, data["q_gamma"], "--", label=f"censored Gamma fit (K = {data['k']:.2f})")
-    ax.plot(h, data["q_exp"], ":", label="censored exponential fit")
-    ax.set(xlabel="horizon H (tokens)", ylabel="q(H) = P(T <= H)", title="success within H")
-    ax.legend(fontsize=8)
-    ax = axes[1]
-    xi = np.array(data["xi_of_H"])
-    ax.plot(xi, data["sigma_over_H"], label="measured")
-    ax.plot(xi, data["sigma_gamma"], "--", label="Gamma fit (predicted)")
-    ax.axvspan(*data["xi_star_ci"], alpha=0.2, color="C2", label="95% CI of the peak")
-    ax.axvspan(1.5, 2.0, alpha=0.15, color="C3", label="paper A's best xi [1.5, 2]")
-    ax.set(xlabel="xi = H / E[T] (pooled)", ylabel="sigma(R) / H", title="graded-reward spread")
-    ax.legend(fontsize=8)
-    ax = axes[2]
-    xs = np.array([0.0 if v in (None, "inf") else float(v) for v in data["xi_per_prompt"]])
-    ax.hist(np.log10(np.maximum(xs, 1e-2)), bins=20)
+        return placeholder("llm_budget_xi", "result files missing: run `rlvr-lab llm xi` (see module docstring)")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for c, d in enumerate(data["datasets"].values()):
+        col, lab = f"C{c}", _label(d)
+        h, q, se = np.array(d["H"]), np.array(d["q"]), np.array(d["q_se"])
+        ax = axes[0]
+        ax.fill_between(h, q - 2 * se, q + 2 * se, alpha=0.2, color=col)
+        ax.plot(h, q, color=col, label=f"{lab}: measured ± 2 se")
+        ax.plot(h, d["q_gamma"], "--", color=col, label=f"{lab}: censored Gamma fit (K = {d['k']:.2f})")
+        ax.plot(h, d["q_exp"], ":", color=col, label=f"{lab}: censored exponential fit")
+        ax = axes[1]
+        xi = np.array(d["xi_of_H"])
+        ax.plot(xi, d["sigma_over_H"], color=col, label=f"{lab}: measured")
+        ax.plot(xi, d["sigma_gamma"], "--", color=col, label=f"{lab}: Gamma fit (predicted)")
+        ax.axvline(d["xi_star"], color=col, lw=0.8)
+        xs = np.array([0.0 if v in (None, "inf") else float(v) for v in d["xi_per_prompt"]])
+        axes[2].hist(np.log10(np.maximum(xs, 1e-2)), bins=20, alpha=0.6, color=col,
+                     label=f"{lab}: {d['regime_counts']}")
+    axes[0].set(xlabel="horizon H (tokens)", ylabel="q(H) = P(T <= H)", title="success within H")
+    axes[1].axvspan(1.5, 2.0, alpha=0.15, color="C3", label="paper A's best xi [1.5, 2]")
+    axes[1].set_xscale("log")
+    axes[1].set(xlabel="xi = H / E[T] (pooled, log scale)", ylabel="sigma(R) / H",
+                title="graded-reward spread (vertical line: peak)")
     for edge in (0.5, 5.0):
-        ax.axvline(np.log10(edge), color="k", ls=":")
-    ax.set(xlabel="log10 xi per prompt at H_max (no success -> -2)", ylabel="prompts",
-           title=f"regimes: {data['regime_counts']}")
-    p = data["provenance"]
-    fig.suptitle(f"SmolLM2-135M-Instruct, {data['num_prompts']} prompts x {data['group']} rollouts "
-                 f"({p['hardware']}); {data['tokens_per_second']} tokens/s", fontsize=9)
+        axes[2].axvline(np.log10(edge), color="k", ls=":")
+    axes[2].set(xlabel="log10 xi per prompt at H_max (no success -> -2)", ylabel="prompts", title="regimes")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    parts = [f"{_label(d)}: {d['num_prompts']} prompts x {d['group']} rollouts, {d['tokens_per_second']} tok/s"
+             for d in data["datasets"].values()]
+    hw = next(iter(data["datasets"].values()))["provenance"]["hardware"]
+    fig.suptitle(f"SmolLM2-135M-Instruct ({hw}); " + "; ".join(parts), fontsize=9)
     fig.tight_layout()
     return fig
 
 
 FIGURE = Figure(name="llm_budget_xi", title="Paper A on a real model: T, q(H) and the reward spread vs xi",
                 claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
-                description="SmolLM2-135M-Instruct on 2-digit sums: censored E[T], Gamma fit, sigma(R)/H vs xi.")
+                description="SmolLM2-135M-Instruct on 1- and 2-digit sums: censored E[T], Gamma fit, sigma(R)/H vs xi.")

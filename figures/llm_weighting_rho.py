@@ -35,7 +35,7 @@ CLAIMS = (
           "V", "mean reward after the first step: asymmetric >= symmetric (paper B, from-scratch runs)",
           "primary metric: delta = mean reward over steps 2..N of the linear_r/sqrt_r runs minus that of the "
           "grpo/rloo/dapo runs (same seed, same prompts, step 1 shared), 95% interval from binomial standard "
-          f"errors of the per-step rewards; supported if the interval's lower end > -{MARGIN}, not supported if "
+          f"errors of the per-step rewards (Jeffreys-smoothed rate, so all-zero steps keep their uncertainty); supported if the interval's lower end > -{MARGIN}, not supported if "
           "its upper end < 0, else inconclusive"),
 )
 
@@ -68,7 +68,8 @@ def _pool(runs, names):
         rows = runs[name]["rows_per_step"]
         for r in runs[name]["reward"][1:]:
             vals.append(r)
-            var += r * (1 - r) / rows
+            p = (r * rows + 0.5) / (rows + 1.0)  # Jeffreys-smoothed: an all-zero step is not certainty
+            var += p * (1 - p) / rows
             n += 1
     if not vals:
         return None, None, 0
@@ -96,9 +97,14 @@ def evaluate(data) -> list:
     if not data["missing_weights"]:
         measured.update(start_mean_rho_hat=data["mean_rho_hat"], start_all_fail_fraction=data["all_fail"],
                         predicted_median_time_to_target=data["predicted"])
-    return [Verdict(c, v, measured, {"delta_ci95": [lo, hi]}, sizes,
-                    note="demonstration-scale CPU runs (a few steps of a 135M model); the interval says how little "
-                         "they can resolve")]
+    total = sum(sum(r["reward"]) for r in runs.values())
+    note = ("demonstration-scale CPU runs (a few steps of a 135M model); the interval says how little they "
+            "can resolve")
+    if total == 0:
+        note += ("; no rollout of any run succeeded, so grpo/rloo/dapo made zero-gradient steps (all groups "
+                 "all-fail) while linear_r/sqrt_r pushed down failed responses")
+    measured["nonzero_advantage_fraction"] = {k: float(np.mean(r["nonzero_adv"])) for k, r in runs.items()}
+    return [Verdict(c, v, measured, {"delta_ci95": [lo, hi]}, sizes, note=note)]
 
 
 def draw(data):

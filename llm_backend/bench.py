@@ -2,7 +2,7 @@
 its cache, on the same prompts and the same amount of work (every row runs to the horizon).
 
 ``rlvr-lab bench`` discovers :func:`bench_cases`. Quick: the ``tiny`` model, 16 rows x 32 tokens.
-Full: SmolLM2-135M (when installed), 8 prompts x 4 rollouts x 32 tokens (CPU-sized).
+Full: SmolLM2-135M (when installed), 4 prompts x 4 rollouts x 24 tokens (CPU-sized).
 
 Example::
 
@@ -39,7 +39,7 @@ def _generate(lm, prompts, horizon, use_cache):
 def bench_cases(quick: bool) -> list[BenchCase]:
     """One case: sampler vs generate(use_cache=False) vs generate(use_cache=True)."""
     name = "tiny" if quick or find_smollm2_gguf() is None else "smollm2-135m"
-    n_prompts, group, horizon = (4, 4, 32) if quick else (8, 4, 32)
+    n_prompts, group, horizon = (4, 4, 32) if quick else (4, 4, 24)
     state = {}
 
     def setup():

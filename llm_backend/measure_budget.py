@@ -15,7 +15,9 @@ Measured from G rollouts per prompt at horizon H_max (``rlvr-lab llm xi``):
 - xi_x = H / E[T]_x and the regime per prompt: deficient xi < 0.5, balanced 0.5 <= xi <= 5,
   ample xi > 5 (the thresholds of paper A's experiments [S]).
 - the horizon range that puts the data set at xi in [1.5, 2]: H in [1.5, 2] x E[T]_pooled, with
-  E[T]_pooled the censored exponential MLE over all rollouts.
+  E[T]_pooled the censored exponential MLE over all rollouts; and the ceiling d / (n - d) that xi
+  approaches if q(H) stays saturated beyond H_max (a model that stops with a wrong answer never
+  succeeds later), which says whether that range is reachable at all.
 
 Modelling choices [R]: T is discrete (tokens) but the likelihoods are the continuous ones (T >= 1
 is far from 0 here); EOS-stopped failures are censored at H_max (the model could not have
@@ -133,4 +135,10 @@ def xi_summary(times, h_max: int, horizon: int | None = None) -> dict:
         "regime_counts": counts,
         "pooled_mean_t": pooled, "pooled_xi": horizon / pooled,
         "horizon_for_xi_1p5_to_2": [1.5 * pooled, 2.0 * pooled],
+        # If q stays at its H_max value for longer horizons (the failed rollouts stopped with EOS or
+        # keep failing), the censored-at-H_max estimate gives xi(H) -> d / (n - d): the largest xi
+        # that raising H can reach. The [1.5, 2] horizon range above is an extrapolation of the
+        # exponential model and is unreachable when this ceiling is below 1.5.
+        "xi_ceiling_if_q_saturates": d_all / max(t.size - d_all, 1),
+        "xi_1p5_reachable_if_q_saturates": bool(d_all / max(t.size - d_all, 1) >= 1.5),
     }

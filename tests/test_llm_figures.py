@@ -44,13 +44,14 @@ def test_synthetic_gamma_data_support_the_gamma_fit(tmp_path):
     rng = np.random.default_rng(0)
     t = np.ceil(rng.gamma(2.0, 1 / 0.1, size=(60, 16)))  # E[T] = 20
     t[t > 64] = np.inf
-    _write(tmp_path, "xi_arithmetic.json", {**HEADER, "summary": xi_summary(t, 64), "settings": {},
+    settings = {"task": {"task": "arithmetic", "digits": 2}}
+    _write(tmp_path, "xi_arithmetic.json", {**HEADER, "summary": xi_summary(t, 64), "settings": settings,
                                             "sample_size": {}})
     ctx = RunContext(seed=0, inputs_dir=tmp_path)
     data = json.loads(json.dumps(jsonable(llm_budget_xi.FIGURE.compute(ctx))))
     fit, peak = llm_budget_xi.FIGURE.evaluate(data)
     assert fit.verdict == "supported", fit.measured
-    assert 0.5 < peak.measured["xi_star"] < 5.0  # Gamma(2): sigma/H peaks near xi ~ 1.3
+    assert 0.5 < peak.measured["2-digit arithmetic"]["xi_star"] < 5.0  # Gamma(2): peak near xi ~ 1.3
     plt.close(llm_budget_xi.FIGURE.draw(data))
 
 
@@ -74,4 +75,5 @@ def test_synthetic_ppl_and_weights(tmp_path):
     data = json.loads(json.dumps(jsonable(llm_weighting_rho.FIGURE.compute(ctx))))
     (b,) = llm_weighting_rho.FIGURE.evaluate(data)
     assert b.verdict == "supported" and b.measured["delta"] == pytest.approx(0.625)
+    assert b.measured["nonzero_advantage_fraction"] == {"grpo": 0.0, "linear_r": 0.0}
     plt.close(llm_weighting_rho.FIGURE.draw(data))
