@@ -3,10 +3,10 @@ target each weighting predicts from it, and short from-scratch training runs per
 
 Reads ``results/llm/weights_countdown.json`` and ``results/llm/train_countdown_<estimator>.json``:
 
-    rlvr-lab llm weights --model smollm2-135m --task countdown --prompts 12 --group 8 --horizon 64 \\
-        --seed 0 --out results/llm/weights_countdown.json
+    rlvr-lab llm weights --model smollm2-135m --task countdown --prompts 12 --group 6 --horizon 48 \\
+        --batch-size 72 --seed 0 --out results/llm/weights_countdown.json
     rlvr-lab llm train --model smollm2-135m --task countdown --estimator <name> --steps 3 --prompts 2 \\
-        --group 4 --horizon 48 --seed 0 --out-dir runs/countdown-<name> \\
+        --group 4 --horizon 40 --lr 1e-5 --seed 0 --out-dir <run dir> \\
         --result results/llm/train_countdown_<name>.json
 
 (the exact commands are recorded in each file). Run with ``rlvr-lab reproduce --only llm_weighting_rho``.
@@ -102,7 +102,8 @@ def evaluate(data) -> list:
             "can resolve")
     if total == 0:
         note += ("; no rollout of any run succeeded, so grpo/rloo/dapo made zero-gradient steps (all groups "
-                 "all-fail) while linear_r/sqrt_r pushed down failed responses")
+                 "all-fail) while linear_r/sqrt_r pushed down failed responses (both give A = -1 on an "
+                 "all-fail group, so their two runs coincide)")
     measured["nonzero_advantage_fraction"] = {k: float(np.mean(r["nonzero_adv"])) for k, r in runs.items()}
     return [Verdict(c, v, measured, {"delta_ci95": [lo, hi]}, sizes, note=note)]
 

@@ -46,9 +46,9 @@ def aggregate(values: torch.Tensor, mask: torch.Tensor, how: str, *, horizon: in
     return (values * mask).sum() / (values.shape[0] * horizon)
 
 
-def pack(prompts, responses, pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
-    """Right-padded prompt+response ids (B, L), attention mask, response mask (B, L-1) aligned with
-    the next-token log-probabilities, and the response length cap."""
+def pack(prompts, responses, pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Right-padded prompt+response ids (B, L), attention mask (B, L), and the response mask
+    (B, L-1) aligned with the next-token log-probabilities."""
     seqs = [list(p) + list(r) for p, r in zip(prompts, responses)]
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
@@ -58,7 +58,7 @@ def pack(prompts, responses, pad_id: int, device) -> tuple[torch.Tensor, torch.T
         ids[i, : len(s)] = torch.tensor(s, dtype=torch.long)
         attn[i, : len(s)] = 1
         resp[i, len(p) - 1: len(s) - 1] = 1.0  # position t predicts token t + 1
-    return ids.to(device), attn.to(device), resp.to(device), max(len(r) for r in responses)
+    return ids.to(device), attn.to(device), resp.to(device)
 
 
 def token_logprobs(model, ids: torch.Tensor, attn: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:

@@ -202,19 +202,18 @@ def _step(cfg, lm, ref, opt, task, pool, step: int, est_state: dict) -> dict:
     if need:
         prompts = [gr.prompt_ids[r // cfg.group] for r in rows]
         responses = [ro.tokens[r, : int(ro.lengths[r])].tolist() or [lm.eos_id] for r in rows]
-        x, attn, rmask, _ = pack(prompts, responses, lm.pad_id, lm.device)
+        x, attn, rmask = pack(prompts, responses, lm.pad_id, lm.device)
         a = torch.tensor(flat_adv[rows], dtype=torch.float32, device=lm.device)
         ref_lp = None
         if ref is not None:
             with torch.no_grad():
                 ref_lp = token_logprobs(ref, x, attn, cfg.temperature)
         old_lp = None
-        for epoch in range(cfg.ppo_epochs):
+        for _ in range(cfg.ppo_epochs):
             lp = token_logprobs(lm.model, x, attn, cfg.temperature)
             if old_lp is None:
                 old_lp = lp.detach()
-            clip = (cfg.clip_low, cfg.clip_high) if epoch > 0 or cfg.ppo_epochs > 1 else (None, None)
-            tl, kl = token_losses(lp, old_lp, a, clip_low=clip[0], clip_high=clip[1], ref_logp=ref_lp,
+            tl, kl = token_losses(lp, old_lp, a, clip_low=cfg.clip_low, clip_high=cfg.clip_high, ref_logp=ref_lp,
                                   kl_coef=cfg.kl_coef)
             loss = aggregate(tl, rmask, cfg.loss_agg, horizon=cfg.horizon)
             opt.zero_grad(set_to_none=False)

@@ -25,7 +25,7 @@ def test_logprobs_and_entropies_match_full_forward(lm):
     """The cached incremental pass gives the same per-token log-probs/entropies as a full pass."""
     ro = sample(lm, PROMPTS, horizon=16, seed=1, temperature=0.7)
     responses = [ro.tokens[i, : int(ro.lengths[i])].tolist() for i in range(len(PROMPTS))]
-    x, attn, rmask, _ = pack(PROMPTS, responses, lm.pad_id, lm.device)
+    x, attn, rmask = pack(PROMPTS, responses, lm.pad_id, lm.device)
     with torch.no_grad():
         full = token_logprobs(lm.model, x, attn, temperature=0.7)
         logits = lm.model(input_ids=x, attention_mask=attn).logits[:, :-1].float() / 0.7
