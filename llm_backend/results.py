@@ -1,0 +1,89 @@
+"""Result files of real-model runs: a provenance header (command, model, seed, hardware, time,
+git commit) and atomic JSON writing. Figures read these files without importing torch.
+
+Example::
+
+    >>> h = run_header(command="rlvr-lab llm xi --model tiny", seed=0, model="tiny")
+    >>> sorted(h)[:3]
+    ['command', 'finished_utc', 'git_commit']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["run_header", "hardware", "write_result", "read_result", "jsonable"]
+
+
+def hardware() -> dict:
+    """CPU/GPU, core count, torch version and thread count of this process."""
+    import torch
+
+    info = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(), "cuda": torch.cuda.is_available()}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    try:
+        load = os.getloadavg()[0]
+        info["load_avg_1min_at_end"] = round(load, 2)
+    except OSError:
+        pass
+    return info
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def run_header(*, command: str, seed: int, model: str, started: float | None = None, **extra) -> dict:
+    """Provenance of one run: exact command, seed, model, hardware, UTC times and wall seconds."""
+    now = time.time()
+    started = now if started is None else started
+    iso = lambda t: datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="seconds")  # noqa: E731
+    return {"command": command, "seed": seed, "model": model, "hardware": hardware(),
+            "started_utc": iso(started), "finished_utc": iso(now), "wall_seconds": round(now - started, 1),
+            "git_commit": _git_commit(), **extra}
+
+
+def jsonable(obj):
+    """NumPy values to plain JSON values; non-finite floats to None (with 'inf' kept as a string)."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    return obj
+
+
+def write_result(path, obj) -> Path:
+    """Atomic, deterministic JSON (sorted keys) at ``path``; parents created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(jsonable(obj), indent=1, sort_keys=True) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_result(path) -> dict:
+    """A result file as written by :func:`write_result`."""
+    return json.loads(Path(path).read_text())

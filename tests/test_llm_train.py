@@ -1,0 +1,142 @@
+"""The trainer on the tiny model: learning on a trivially learnable task, exact resume, every
+registry estimator plugs in, the loss aggregations."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from theory.estimators import ESTIMATORS
+from llm_backend import tasks as task_module
+from llm_backend import trainer as trainer_module
+from llm_backend.models import load_model
+from llm_backend.policy_loss import aggregate, token_losses
+from llm_backend.tasks import Problem, Task, chat_prompt
+from llm_backend.trainer import TrainConfig, train
+
+
+class FirstDigit(Task):
+    """Reward 1 when the first generated character is a digit (10 of the tiny model's 89 tokens)."""
+
+    name = "firstdigit"
+
+    def _draw(self, rng):
+        return Problem("Say a digit", "0")
+
+    def solved_at(self, problem, text, finished):
+        return 1 if text[:1].isdigit() else None
+
+
+@pytest.fixture
+def firstdigit(monkeypatch):
+    monkeypatch.setitem(task_module.TASKS, "firstdigit", FirstDigit)
+
+
+def _expected_reward(model, tok) -> float:
+    """Exact E[reward] at horizon 1: the softmax mass of the digit tokens after the prompt."""
+    x = torch.tensor([tok(chat_prompt(tok, Problem("Say a digit", "0")), add_special_tokens=False)["input_ids"]])
+    with torch.no_grad():
+        p = torch.softmax(model(input_ids=x).logits[0, -1].double(), -1)
+    return float(p[[tok.convert_tokens_to_ids(c) for c in "0123456789"]].sum())
+
+
+def _trained(out_dir, seed):
+    lm = load_model("tiny", seed=seed)
+    lm.model.load_state_dict(load_file(str(out_dir / "checkpoint" / "model.safetensors")), strict=False)
+    lm.model.tie_weights()
+    return lm
+
+
+@pytest.mark.parametrize("estimator", ["grpo", "linear_r"])
+def test_one_step_raises_expected_reward(firstdigit, tmp_path, estimator):
+    """One step raises the exact expected reward, averaged over 6 seeds, by > 4 standard errors.
+
+    The expected reward is computed exactly from the softmax (no Monte Carlo). Each seed draws its
+    own random model and rollouts; the spread of the 6 improvements gives the standard error. On
+    12 seeds (explored once, not tuned) every improvement was positive, mean 0.021, se 0.0018.
+    """
+    deltas = []
+    for seed in range(6):
+        cfg = TrainConfig(model="tiny", task="firstdigit", estimator=estimator, steps=1, prompts=1, group=16,
+                          pool=1, horizon=1, lr=1e-2, seed=seed, out_dir=str(tmp_path / f"s{seed}"))
+        train(cfg)
+        before = load_model("tiny", seed=seed)
+        after = _trained(tmp_path / f"s{seed}", seed)
+        deltas.append(_expected_reward(after.model, after.tokenizer) - _expected_reward(before.model, before.tokenizer))
+    mean, se = np.mean(deltas), np.std(deltas, ddof=1) / np.sqrt(len(deltas))
+    assert mean > 4 * se > 0, deltas
+
+
+def _cfg(tmp_path, name, **kw):
+    base = dict(model="tiny", task="arithmetic", task_options={"digits": 1}, estimator="linear_r", steps=3,
+                prompts=2, group=3, pool=5, horizon=6, lr=1e-2, seed=7, out_dir=str(tmp_path / name))
+    return TrainConfig(**{**base, **kw})
+
+
+def test_resume_after_interruption_gives_the_same_state(tmp_path, monkeypatch):
+    straight = train(_cfg(tmp_path, "a"))
+    real_step = trainer_module._step
+    calls = {"n": 0}
+
+    def flaky(cfg, *args):
+        calls["n"] += 1
+        if args[5] == 2 and calls["n"] == 2:  # Ctrl-C in the middle of step 2
+            raise KeyboardInterrupt
+        return real_step(cfg, *args)
+
+    monkeypatch.setattr(trainer_module, "_step", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(tmp_path, "b"))
+    assert json.loads((tmp_path / "b" / "checkpoint" / "step.json").read_text())["step"] == 1
+    resumed = train(_cfg(tmp_path, "b"), resume=True)
+    a = load_file(str(tmp_path / "a" / "checkpoint" / "model.safetensors"))
+    b = load_file(str(tmp_path / "b" / "checkpoint" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    strip = lambda log: [{k: v for k, v in r.items() if k != "seconds"} for r in log]  # noqa: E731
+    assert strip(straight["log"]) == strip(resumed["log"])
+    assert resumed["steps_done"] == 3 and not resumed["interrupted"]
+
+
+def test_resume_refuses_a_different_configuration(tmp_path):
+    train(_cfg(tmp_path, "c", steps=1))
+    with pytest.raises(ValueError, match="lr"):
+        train(_cfg(tmp_path, "c", steps=2, lr=0.5), resume=True)
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_every_registry_estimator_plugs_in(tmp_path, name):
+    summary = train(_cfg(tmp_path, name, estimator=name, steps=2))
+    assert summary["steps_done"] == 2
+    for rec in summary["log"]:
+        assert np.isfinite(rec["loss"]) and np.isfinite(rec["reward_mean"])
+
+
+def test_ppo_clip_kl_and_aggregations_run(tmp_path):
+    summary = train(_cfg(tmp_path, "ppo", steps=1, ppo_epochs=2, clip_low=0.2, clip_high=0.28, kl_coef=0.1,
+                         loss_agg="seq-mean-token-mean"))
+    assert summary["log"][0]["backward"] and summary["log"][0]["kl"] >= 0
+
+
+def test_loss_pieces():
+    lp = torch.tensor([[0.0, -1.0], [-2.0, 0.0]])
+    adv = torch.tensor([1.0, -1.0])
+    loss, kl = token_losses(lp, lp.detach(), adv, clip_low=None, clip_high=None, ref_logp=lp.detach(), kl_coef=1.0)
+    assert torch.allclose(loss, torch.tensor([[-1.0, -1.0], [1.0, 1.0]])) and torch.all(kl == 0)
+    # clipping: ratio 2 with a positive advantage is capped at 1.2
+    clipped, _ = token_losses(lp + np.log(2.0), lp, adv, clip_low=0.2, clip_high=0.2)
+    assert torch.allclose(clipped[0], torch.tensor([-1.2, -1.2]))
+    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    v = torch.tensor([[1.0, 3.0], [5.0, 100.0]])
+    assert aggregate(v, mask, "token-mean").item() == pytest.approx(3.0)
+    assert aggregate(v, mask, "seq-mean-token-mean").item() == pytest.approx(3.5)
+    assert aggregate(v, mask, "constant", horizon=4).item() == pytest.approx(9.0 / 8)
+
+
+@pytest.mark.parametrize("kw, match", [({"estimator": "nope"}, "estimator"), ({"steps": 0}, "steps"),
+                                       ({"ppo_epochs": 2}, "clip_low"), ({"loss_agg": "sum"}, "loss_agg"),
+                                       ({"pool": 1}, "pool")])
+def test_config_validation(tmp_path, kw, match):
+    with pytest.raises(ValueError, match=match):
+        _cfg(tmp_path, "v", **kw).validate()
