@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from theory.claims import Claim, PAPERS
+from theory.records import to_jsonable
 
 __all__ = ["Figure", "RunContext", "to_jsonable"]
 
@@ -86,18 +87,3 @@ class RunContext:
         tmp.replace(path)
         self.progress(key)
         return value
-
-
-def to_jsonable(obj):
-    """NumPy scalars and arrays to Python floats/ints/lists; tuples to lists; keys to str."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None if np.isnan(obj) else (1e308 if obj > 0 else -1e308)
-    return obj

@@ -12,6 +12,7 @@ from fnmatch import fnmatch
 
 import figures
 from figures.base import PAPER_OF_PREFIX, Figure
+from theory.claims import PAPERS
 
 __all__ = ["all_figures", "select", "all_claims"]
 
@@ -34,13 +35,16 @@ def all_figures() -> list[Figure]:
 
 
 def select(pattern: str | None) -> list[Figure]:
-    """Figures whose name, paper key or one of whose claim ids matches the glob ``pattern``."""
+    """Figures matching ``pattern``: a paper key (``A``..``E``: its figures and every figure that
+    judges one of its claims, the real-model ones included), or a glob (a bare word is ``*word*``)
+    over figure names and claim ids."""
     figs = all_figures()
     if not pattern:
         return figs
+    if pattern in PAPERS:
+        return [f for f in figs if f.paper == pattern or any(c.paper == pattern for c in f.claims)]
     pat = pattern if any(ch in pattern for ch in "*?[") else f"*{pattern}*"
-    return [f for f in figs
-            if fnmatch(f.name, pat) or f.paper == pattern or any(fnmatch(c.id, pat) for c in f.claims)]
+    return [f for f in figs if fnmatch(f.name, pat) or any(fnmatch(c.id, pat) for c in f.claims)]
 
 
 def all_claims():

@@ -17,7 +17,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from figures.base import Figure, RunContext, to_jsonable  # noqa: E402
+from figures.base import Figure, RunContext  # noqa: E402
+from theory.records import dumps, to_jsonable  # noqa: E402
 
 __all__ = ["FigureResult", "run_figure", "write_json"]
 
@@ -36,7 +37,7 @@ def write_json(path: Path, obj) -> None:
     """Atomic, deterministic JSON (sorted keys, fixed separators)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(to_jsonable(obj), indent=1, sort_keys=True) + "\n")
+    tmp.write_text(dumps(obj))
     tmp.replace(path)
 
 

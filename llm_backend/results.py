@@ -18,9 +18,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 
-__all__ = ["run_header", "hardware", "write_result", "read_result", "jsonable"]
+from theory.records import dumps
+
+__all__ = ["run_header", "hardware", "write_result", "read_result"]
 
 
 def hardware() -> dict:
@@ -59,27 +60,12 @@ def run_header(*, command: str, seed: int, model: str, started: float | None = N
             "git_commit": _git_commit(), **extra}
 
 
-def jsonable(obj):
-    """NumPy values to plain JSON values; non-finite floats to None (with 'inf' kept as a string)."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    return obj
-
-
 def write_result(path, obj) -> Path:
     """Atomic, deterministic JSON (sorted keys) at ``path``; parents created."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(jsonable(obj), indent=1, sort_keys=True) + "\n")
+    tmp.write_text(dumps(obj))
     tmp.replace(path)
     return path
 

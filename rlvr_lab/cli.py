@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from rlvr_lab import llm_cli
+
 __all__ = ["main", "build_parser"]
 
 
@@ -64,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--only", metavar="PATTERN", help="case name glob")
     b.add_argument("--repeats", type=_positive_int, default=3)
     b.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write results as JSON")
+
+    llm_cli.add_parser(sub)  # rlvr-lab llm xi|ppl|weights|train (imports torch only when run)
     return p
 
 
@@ -106,7 +110,8 @@ def _reproduce(args) -> int:
                      inputs_dir=args.inputs)
 
 
-_COMMANDS = {"reproduce": _reproduce, "claims": _claims, "figures": _figures, "bench": _bench}
+_COMMANDS = {"reproduce": _reproduce, "claims": _claims, "figures": _figures, "bench": _bench,
+             "llm": llm_cli.run}
 
 
 def main(argv=None) -> int:

@@ -13,7 +13,7 @@ from figures.base import RunContext
 from llm_backend.measure_budget import xi_summary
 from llm_backend.measure_curriculum import ppl_passrate_summary
 from llm_backend.measure_weighting import rho_summary
-from llm_backend.results import jsonable
+from theory.records import to_jsonable as jsonable
 
 FIGS = (llm_budget_xi, llm_curriculum_ppl, llm_weighting_rho)
 HEADER = {"command": "synthetic", "model": "none", "seed": 0, "hardware": {"processor": "x", "cpu_count": 2},
