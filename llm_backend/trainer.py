@@ -15,6 +15,15 @@ One step (``rlvr-lab llm train``):
    AdamW. A step whose advantages are all zero and that has no KL term skips the backward pass
    (its gradient is exactly zero) but still takes the optimizer step.
 
+Held-out evaluation (``eval_prompts > 0``): ``eval_prompts`` problems of the task that are not in
+the training pool (distinct prompts, drawn with their own seed), ``eval_group`` rollouts each at a
+fixed ``eval_horizon``, before the first step (step 0), every ``eval_every`` steps (0: never in
+between) and after the last step. Every evaluation uses the SAME sampling seed, i.e. the same
+uniforms per row (common random numbers): the inverse-CDF sampler then gives identical tokens
+wherever the policy has not moved, so differences between evaluations of one run (and between
+runs with the same seed) are paired and much less noisy than independent samples [R]. Records
+go to ``eval.jsonl`` and into the summary (``eval``: per-evaluation (N, G) rewards).
+
 Determinism: problems and sampling seeds are functions of (seed, step), so a resumed run repeats
 the uninterrupted one exactly (tested). Every step appends a line to ``log.jsonl`` and rewrites
 ``summary.json``; a checkpoint (safetensors weights + optimizer + estimator state) is written every
@@ -54,7 +63,7 @@ from llm_backend.results import run_header, write_result
 from llm_backend.rollouts import group_rollouts
 from llm_backend.tasks import make_task
 
-__all__ = ["TrainConfig", "train", "derive_seed"]
+__all__ = ["TrainConfig", "train", "derive_seed", "eval_problems"]
 
 
 @dataclass
@@ -84,6 +93,10 @@ class TrainConfig:
     seed: int = 0
     batch_size: int = 64
     checkpoint_every: int = 1
+    eval_prompts: int = 0
+    eval_group: int = 4
+    eval_horizon: int | None = None
+    eval_every: int = 0
     out_dir: str = "runs/llm-train"
     command: str = ""
     device: str | None = None
@@ -91,8 +104,11 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         check_choice("estimator", self.estimator, ESTIMATORS)
         for name, low in (("steps", 1), ("prompts", 1), ("group", 1), ("horizon", 1), ("ppo_epochs", 1),
-                          ("batch_size", 1), ("checkpoint_every", 1), ("seed", 0)):
+                          ("batch_size", 1), ("checkpoint_every", 1), ("seed", 0), ("eval_prompts", 0),
+                          ("eval_group", 1), ("eval_every", 0)):
             check_int(name, getattr(self, name), low=low)
+        if self.eval_horizon is not None:
+            check_int("eval_horizon", self.eval_horizon, low=1)
         check_int("pool", self.pool, low=self.prompts)
         check_real("lr", self.lr, low=0.0)
         check_real("weight_decay", self.weight_decay, low=0.0)
@@ -232,6 +248,56 @@ def _step(cfg, lm, ref, opt, task, pool, step: int, est_state: dict) -> dict:
             "tokens": int(ro.mask.sum()), "seconds": round(time.perf_counter() - t0, 2), **info}
 
 
+# ---------------------------------------------------------------------------------------------
+# Held-out evaluation
+# ---------------------------------------------------------------------------------------------
+def eval_problems(task, pool, n: int, seed: int) -> list:
+    """``n`` distinct problems of ``task`` whose prompts are not in ``pool`` (seeded draws).
+
+    Raises ``ValueError`` when the task cannot supply ``n`` such problems (e.g. 1-digit sums have
+    64 distinct problems; a large pool leaves few held out).
+    """
+    n = check_int("eval_prompts", n, low=1)
+    seen = {p.prompt for p in pool}
+    rng_seed, out = seed, []
+    for _ in range(50):
+        for p in task.problems(max(4 * n, 64), seed=rng_seed):
+            if p.prompt not in seen:
+                seen.add(p.prompt)
+                out.append(p)
+                if len(out) == n:
+                    return out
+        rng_seed = derive_seed(rng_seed, "more")
+    raise ValueError(f"eval_prompts must be at most the number of distinct problems outside the training pool; "
+                     f"found {len(out)} < {n} (use a smaller pool or eval_prompts)")
+
+
+def _evaluate(cfg, lm, task, problems, step: int) -> dict:
+    """Rewards of ``eval_group`` rollouts per held-out problem at ``eval_horizon`` (fixed seed)."""
+    t0 = time.perf_counter()
+    lm.model.eval()
+    horizon = cfg.eval_horizon or cfg.horizon
+    gr = group_rollouts(lm, task, problems, group=cfg.eval_group, horizon=horizon, temperature=cfg.temperature,
+                        top_p=cfg.top_p, seed=derive_seed(cfg.seed, "eval"), batch_size=cfg.batch_size)
+    r = gr.rewards()  # (N, G)
+    return {"step": step, "horizon": horizon, "reward_mean": float(r.mean()), "rewards": r,
+            "tokens": int(gr.rollouts.mask.sum()), "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def _eval_due(cfg, step: int) -> bool:
+    return cfg.eval_prompts > 0 and (step == 0 or step == cfg.steps or (cfg.eval_every > 0 and step % cfg.eval_every == 0))
+
+
+def _append(path: Path, rec: dict) -> None:
+    with path.open("a") as f:
+        f.write(json.dumps(_plain(rec)) + "\n")
+
+
+def _truncate(path: Path, done: int) -> None:
+    lines = path.read_text().splitlines() if path.exists() else []
+    path.write_text("".join(l + "\n" for l in lines if json.loads(l)["step"] <= done))
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False) -> dict:
     """Run (or resume) training; returns the summary written to ``out_dir/summary.json``."""
     cfg.validate()
@@ -247,15 +313,19 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False) -> 
     task = make_task(cfg.task, **cfg.task_options)
     pool = task.problems(cfg.pool, seed=derive_seed(cfg.seed, "pool"))
     opt = torch.optim.AdamW(lm.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    log_path, est_state, start = out / "log.jsonl", {}, 1
+    log_path, eval_path, est_state, start = out / "log.jsonl", out / "eval.jsonl", {}, 1
+    held_out = eval_problems(task, pool, cfg.eval_prompts, derive_seed(cfg.seed, "eval-problems")) \
+        if cfg.eval_prompts > 0 else []
     if resume and (out / "checkpoint" / "step.json").exists():
         _check_same_run(cfg, out / "config.json")
         done, est_state = _load_checkpoint(out, lm.model, opt)
         start = done + 1
-        lines = log_path.read_text().splitlines() if log_path.exists() else []
-        log_path.write_text("".join(l + "\n" for l in lines if json.loads(l)["step"] <= done))
-    elif log_path.exists():
-        log_path.unlink()
+        _truncate(log_path, done)
+        _truncate(eval_path, done)
+    else:
+        for path in (log_path, eval_path):
+            if path.exists():
+                path.unlink()
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1, sort_keys=True))
     bar = None
     if progress:
@@ -265,10 +335,14 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False) -> 
     last_saved = start - 1
     interrupted = False
     try:
+        evaluated = {json.loads(l)["step"] for l in eval_path.read_text().splitlines()} if eval_path.exists() else set()
+        if _eval_due(cfg, start - 1) and start - 1 not in evaluated:  # step 0, or one a Ctrl-C cut short
+            _append(eval_path, _evaluate(cfg, lm, task, held_out, start - 1))
         for step in range(start, cfg.steps + 1):
             rec = _step(cfg, lm, ref, opt, task, pool, step, est_state)
-            with log_path.open("a") as f:
-                f.write(json.dumps(_plain(rec)) + "\n")
+            _append(log_path, rec)
+            if _eval_due(cfg, step):
+                _append(eval_path, _evaluate(cfg, lm, task, held_out, step))
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                 _save_checkpoint(out, step, lm.model, opt, est_state)
                 last_saved = step
@@ -295,8 +369,9 @@ def _check_same_run(cfg: TrainConfig, path: Path) -> None:
     if not path.exists():
         return
     stored = json.loads(path.read_text())
-    now = asdict(cfg)
-    diff = sorted(k for k in now if k not in ("steps", "command", "device", "out_dir") and stored.get(k) != now[k])
+    now, defaults = asdict(cfg), asdict(TrainConfig())  # a key missing from an older run has its default
+    diff = sorted(k for k in now if k not in ("steps", "command", "device", "out_dir")
+                  and stored.get(k, defaults[k]) != now[k])
     if diff:
         raise ValueError(f"resume must use the run's stored configuration; these differ: {diff}")
 
@@ -315,8 +390,13 @@ def _plain(rec: dict) -> dict:
 def _write_summary(cfg, out: Path, started: float, *, interrupted: bool) -> dict:
     log_path = out / "log.jsonl"
     log = [json.loads(l) for l in log_path.read_text().splitlines()] if log_path.exists() else []
+    extra = {}
+    if cfg.eval_prompts > 0:
+        ev_path = out / "eval.jsonl"
+        ev = [json.loads(l) for l in ev_path.read_text().splitlines()] if ev_path.exists() else []
+        extra = {"eval": ev, "eval_reward_by_step": {str(e["step"]): e["reward_mean"] for e in ev}}
     summary = run_header(command=cfg.command, seed=cfg.seed, model=cfg.model, started=started,
                          config=asdict(cfg), steps_done=len(log), interrupted=interrupted,
-                         reward_by_step=[r["reward_mean"] for r in log], log=log)
+                         reward_by_step=[r["reward_mean"] for r in log], log=log, **extra)
     write_result(out / "summary.json", summary)
     return summary

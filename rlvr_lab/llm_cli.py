@@ -11,6 +11,8 @@ Examples::
     rlvr-lab llm ppl --from-xi results/llm/xi_arithmetic.json --out results/llm/ppl_arithmetic.json
     rlvr-lab llm weights --task countdown --prompts 16 --group 8 --horizon 96 --out results/llm/weights_countdown.json
     rlvr-lab llm train --estimator linear_r --task countdown --steps 20 --out-dir runs/lin --resume
+    rlvr-lab llm train --task arithmetic --task-opt digits=1 --pool 16 --eval-prompts 16 --eval-horizon 48 \
+        --out-dir runs/ev
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                ("kl-coef", float, 0.0), ("seed", int, 0), ("batch-size", int, 64),
                                ("checkpoint-every", int, 1)):
         t.add_argument(f"--{name}", type=typ, default=default)
+    t.add_argument("--eval-prompts", type=int, default=0,
+                   help="held-out problems (not in the pool) evaluated at step 0, the end and every --eval-every steps")
+    t.add_argument("--eval-group", type=int, default=4, help="rollouts per held-out problem")
+    t.add_argument("--eval-horizon", type=int, default=None, help="evaluation horizon (default --horizon)")
+    t.add_argument("--eval-every", type=int, default=0, help="also evaluate every N steps (0: start and end only)")
     t.add_argument("--loss-agg", default="token-mean", help="token-mean | seq-mean-token-mean | constant")
     t.add_argument("--out-dir", type=Path, required=True, help="run directory (log, checkpoint, summary)")
     t.add_argument("--result", type=Path, default=None, help="also copy the summary to this JSON path")
@@ -108,7 +115,8 @@ def run(args) -> int:
                           loss_agg=args.loss_agg, ppo_epochs=args.ppo_epochs, clip_low=args.clip_low,
                           clip_high=args.clip_high, kl_coef=args.kl_coef, seed=args.seed,
                           batch_size=args.batch_size, checkpoint_every=args.checkpoint_every,
-                          out_dir=str(args.out_dir), command=cmd, device=args.device)
+                          eval_prompts=args.eval_prompts, eval_group=args.eval_group,
+                          eval_horizon=args.eval_horizon, eval_every=args.eval_every, out_dir=str(args.out_dir), command=cmd, device=args.device)
         try:
             summary = train(cfg, resume=args.resume, progress=True)
         except KeyboardInterrupt:
@@ -120,6 +128,8 @@ def run(args) -> int:
             write_result(args.result, {"kind": "train", **summary})
         print(f"trained {summary['steps_done']} steps; rewards by step: "
               + " ".join(f"{r:.3f}" for r in summary["reward_by_step"]))
+        if summary.get("eval"):
+            print("held-out reward by step: " + " ".join(f"{k}: {v:.3f}" for k, v in summary["eval_reward_by_step"].items()))
         return 0
     common = dict(model=args.model, device=args.device, task=args.task, task_options=dict(args.task_opt),
                   prompts=args.prompts, group=args.group, horizon=args.horizon, temperature=args.temperature,

@@ -41,6 +41,17 @@ def test_train_and_resume(tmp_path):
     assert json.loads((tmp_path / "t.json").read_text())["steps_done"] == 2
 
 
+def test_train_with_held_out_evaluation(tmp_path):
+    argv = ["llm", "train", "--model", "tiny", "--task", "arithmetic", "--task-opt", "digits=1", "--steps", "1",
+            "--prompts", "2", "--group", "2", "--horizon", "4", "--pool", "4", "--eval-prompts", "3",
+            "--eval-group", "2", "--eval-horizon", "5", "--out-dir", str(tmp_path / "run"),
+            "--result", str(tmp_path / "t.json")]
+    assert llm_cli.run(_parse(argv)) == 0
+    res = json.loads((tmp_path / "t.json").read_text())
+    assert res["config"]["eval_horizon"] == 5 and [e["step"] for e in res["eval"]] == [0, 1]
+    assert set(res["eval_reward_by_step"]) == {"0", "1"}
+
+
 @pytest.mark.parametrize("argv, match", [
     (["llm", "xi", "--model", "tiny", "--horizon", "0"], "horizon"),
     (["llm", "xi", "--model", "tiny", "--task", "chess"], "task"),

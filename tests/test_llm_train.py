@@ -140,3 +140,42 @@ def test_loss_pieces():
 def test_config_validation(tmp_path, kw, match):
     with pytest.raises(ValueError, match=match):
         _cfg(tmp_path, "v", **kw).validate()
+
+
+def test_eval_problems_are_held_out_and_distinct():
+    task = task_module.make_task("arithmetic", digits=1)
+    pool = task.problems(16, seed=3)
+    ev = trainer_module.eval_problems(task, pool, 20, seed=4)
+    prompts = [p.prompt for p in ev]
+    assert len(set(prompts)) == 20 and not set(prompts) & {p.prompt for p in pool}
+    assert [p.prompt for p in trainer_module.eval_problems(task, pool, 20, seed=4)] == prompts  # seeded
+    with pytest.raises(ValueError, match="eval_prompts"):  # 1-digit sums: only 64 distinct problems
+        trainer_module.eval_problems(task, pool, 64, seed=4)
+
+
+def test_held_out_eval_uses_common_random_numbers(tmp_path):
+    """With lr = 0 the policy never moves, so every evaluation (same seed, same uniforms) must give
+    exactly the step-0 rewards; with eval_every = 2 of 3 steps the evaluations are at 0, 2, 3."""
+    s = train(_cfg(tmp_path, "e0", lr=0.0, eval_prompts=3, eval_group=2, eval_horizon=5, eval_every=2))
+    assert [e["step"] for e in s["eval"]] == [0, 2, 3]
+    assert all(e["rewards"] == s["eval"][0]["rewards"] and e["horizon"] == 5 for e in s["eval"])
+    assert np.array(s["eval"][0]["rewards"]).shape == (3, 2)
+
+
+def test_resume_keeps_the_evaluations(tmp_path, monkeypatch):
+    kw = dict(eval_prompts=2, eval_group=2)
+    straight = train(_cfg(tmp_path, "ea", **kw))
+    real_step, calls = trainer_module._step, {"n": 0}
+
+    def flaky(cfg, *args):
+        calls["n"] += 1
+        if args[5] == 3 and calls["n"] == 3:  # Ctrl-C during the last step, before its evaluation
+            raise KeyboardInterrupt
+        return real_step(cfg, *args)
+
+    monkeypatch.setattr(trainer_module, "_step", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(tmp_path, "eb", **kw))
+    resumed = train(_cfg(tmp_path, "eb", **kw), resume=True)
+    strip = lambda ev: [{k: v for k, v in e.items() if k != "seconds"} for e in ev]  # noqa: E731
+    assert strip(straight["eval"]) == strip(resumed["eval"]) and [e["step"] for e in resumed["eval"]] == [0, 3]
