@@ -19,8 +19,8 @@ supported if any data set says so, supported if one does and none contradicts, e
 Departures from paper A: a 135M model on 2-digit sums instead of 3-4B models on GSM8K/MATH; a
 few dozen prompts (sample sizes are in the verdicts); the graded reward R = (H - T + 1) 1{T <= H}
 [S] is evaluated at every H <= H_max from the same rollouts (exact by causal sampling). The
-learning-efficiency-vs-xi claim needs training runs at several H (``rlvr-lab llm train --horizon``)
-that were not affordable on the 2-core CPU of the committed run; it is not claimed here.
+learning-efficiency-vs-xi claim (training runs at several H on the 1-digit task) is in
+``figures/llm_budget_efficiency.py``.
 """
 
 from __future__ import annotations

@@ -1,15 +1,29 @@
 """Paper B on SmolLM2-135M-Instruct: the start distribution of rho_hat on countdown, the time to
-target each weighting predicts from it, and short from-scratch training runs per weighting.
+target each weighting predicts from it, and short from-scratch training runs per weighting on two
+tasks: countdown (low start success) and 1-digit sums (intermediate start success).
 
-Reads ``results/llm/weights_countdown.json`` and ``results/llm/train_countdown_<estimator>.json``:
+Reads ``results/llm/weights_countdown.json``, ``results/llm/train_countdown_<estimator>.json`` and
+``results/llm/train_arith1_<estimator>_h32.json``:
 
     rlvr-lab llm weights --model smollm2-135m --task countdown --prompts 12 --group 6 --horizon 48 \\
         --batch-size 72 --seed 0 --out results/llm/weights_countdown.json
     rlvr-lab llm train --model smollm2-135m --task countdown --estimator <name> --steps 3 --prompts 2 \\
         --group 4 --horizon 40 --lr 1e-5 --seed 0 --out-dir <run dir> \\
         --result results/llm/train_countdown_<name>.json
+    rlvr-lab llm train --model smollm2-135m --task arithmetic --task-opt digits=1 --steps 5 --prompts 4 \\
+        --group 4 --pool 16 --lr 1e-5 --seed 0 --eval-prompts 16 --eval-group 4 --eval-horizon 48 \\
+        --estimator <name> --horizon 32 --out-dir <run dir> --result results/llm/train_arith1_<name>_h32.json
 
-(the exact commands are recorded in each file). Run with ``rlvr-lab reproduce --only llm_weighting_rho``.
+(the exact commands are recorded in each file; the grpo run at H = 32 is also the middle run of
+``llm_budget_efficiency``). What each data set can show: on countdown every rollout of every run
+failed, so grpo/rloo/dapo made zero-gradient steps and only the asymmetric weightings moved the
+policy (their runs coincide: both give A = -1 on an all-fail group); the comparison of rewards
+there is empty. The 1-digit sums start at a mean success of about 0.3, where every weighting has
+signal, so the arithmetic runs are the informative comparison. The arithmetic design (5 steps x 4
+prompts x 4 rollouts, lr 1e-5, seed 0, H = 32, held-out evaluation 16 prompts x 4 rollouts at
+H = 48) was fixed before running and sized to the 2-core CPU budget.
+
+Run with ``rlvr-lab reproduce --only llm_weighting_rho``.
 
 Departures from paper B: TinyZero's countdown is replaced by generated, always-solvable problems
 (3 numbers <= 20); runs are a few steps of a 135M model on a CPU, i.e. demonstration-scale: the
@@ -27,36 +41,51 @@ from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
 
 ASYM, SYM = ("linear_r", "sqrt_r"), ("grpo", "rloo", "dapo")
 MARGIN = 0.05  # declared: "at least as good" within 0.05 reward
+DATASETS = (("countdown", "train_countdown_*.json"), ("1-digit sums", "train_arith1_*_h32.json"))
 
 CLAIMS = (
     Claim("B.llm-weighting",
-          "On a real model trained from scratch (countdown, low start success), asymmetric prompt weightings "
-          "(Linear-R, Sqrt-R) raise the reward at least as fast as GRPO, RLOO and DAPO.",
+          "On a real model trained from scratch, asymmetric prompt weightings (Linear-R, Sqrt-R) raise the "
+          "reward at least as fast as GRPO, RLOO and DAPO.",
           "V", "mean reward after the first step: asymmetric >= symmetric (paper B, from-scratch runs)",
-          "primary metric: delta = mean reward over steps 2..N of the linear_r/sqrt_r runs minus that of the "
-          "grpo/rloo/dapo runs (same seed, same prompts, step 1 shared), 95% interval from binomial standard "
-          f"errors of the per-step rewards (Jeffreys-smoothed rate, so all-zero steps keep their uncertainty); supported if the interval's lower end > -{MARGIN}, not supported if "
-          "its upper end < 0, else inconclusive"),
+          "primary metric, per data set (countdown; 1-digit sums at H = 32): delta = mean reward over steps "
+          "2..N of the linear_r/sqrt_r runs minus that of the grpo/rloo/dapo runs (same seed, same prompts, "
+          "step 1 shared), 95% interval from binomial standard errors of the per-step rewards (Jeffreys-"
+          f"smoothed rate, so all-zero steps keep their uncertainty); supported if the interval's lower end > "
+          f"-{MARGIN}, not supported if its upper end < 0, else inconclusive. Combination rule (declared with "
+          "the 1-digit runs, before they were made): not supported if any data set says so; supported if one "
+          "does and none contradicts; else inconclusive; every data set's numbers are kept. Secondary (1-digit "
+          "sums): held-out accuracy gain per run at H = 48 and its asymmetric-minus-symmetric difference, paired "
+          "per held-out prompt"),
 )
+
+
+def _run_entry(r) -> dict:
+    cfg = r["config"]
+    out = {"reward": r["reward_by_step"], "rows_per_step": cfg["prompts"] * cfg["group"],
+           "nonzero_adv": [x["nonzero_adv_fraction"] for x in r["log"]], "command": r["command"],
+           "wall_seconds": r["wall_seconds"], "steps": r["steps_done"], "horizon": cfg.get("horizon")}
+    if r.get("eval"):
+        ev = sorted(r["eval"], key=lambda e: e["step"])
+        out["eval_start"] = np.asarray(ev[0]["rewards"], dtype=float).mean(1)  # (N,) per held-out prompt
+        out["eval_end"] = np.asarray(ev[-1]["rewards"], dtype=float).mean(1)
+        out["eval_horizon"] = ev[-1]["horizon"]
+    return out
 
 
 def compute(ctx) -> dict:
     w = load(ctx, "weights_countdown.json")
-    runs = load_glob(ctx, "train_countdown_*.json")
-    data = {"missing_weights": w is None, "runs": {}}
+    data = {"missing_weights": w is None, "datasets": {}}
     if w is not None:
         s = w["summary"]
         data.update(provenance=provenance(w), rho_values=s["rho_hat_values"], rho_counts=s["rho_hat_counts"],
                     mean_rho_hat=s["mean_rho_hat"], all_fail=s["all_fail_fraction"], target=s["target"],
                     predicted={k: v["median_time_to_target"] for k, v in s["predicted"].items()},
                     n_prompts=s["num_prompts"], group=s["group"])
-    for r in runs:
-        cfg = r["config"]
-        rows = cfg["prompts"] * cfg["group"]
-        data["runs"][cfg["estimator"]] = {
-            "reward": r["reward_by_step"], "rows_per_step": rows,
-            "nonzero_adv": [x["nonzero_adv_fraction"] for x in r["log"]],
-            "command": r["command"], "wall_seconds": r["wall_seconds"], "steps": r["steps_done"]}
+    for label, pattern in DATASETS:
+        runs = {r["config"]["estimator"]: _run_entry(r) for r in load_glob(ctx, pattern)}
+        if runs:
+            data["datasets"][label] = runs
     return data
 
 
@@ -76,48 +105,77 @@ def _pool(runs, names):
     return float(np.mean(vals)), float(np.sqrt(var) / n), n
 
 
-def evaluate(data) -> list:
+def _held_out(runs) -> dict:
+    """Secondary: held-out gain per run, and asym - sym end accuracy paired per held-out prompt."""
+    have = {k: r for k, r in runs.items() if "eval_end" in r}
+    a = [have[k]["eval_end"] for k in ASYM if k in have]
+    s = [have[k]["eval_end"] for k in SYM if k in have]
+    out = {"gain": {k: float(np.mean(np.asarray(r["eval_end"]) - np.asarray(r["eval_start"]))) for k, r in have.items()}}
+    if a and s:
+        d = np.mean(a, axis=0) - np.mean(s, axis=0)  # (N,)
+        se = float(np.std(d, ddof=1) / np.sqrt(d.size))
+        out.update(asym_minus_sym=float(d.mean()), ci95=[float(d.mean() - 1.96 * se), float(d.mean() + 1.96 * se)],
+                   prompts=int(d.size))
+    return out
+
+
+def _judge(label, runs) -> Verdict:
     c = CLAIMS[0]
-    runs = data["runs"]
     a, se_a, na = _pool(runs, ASYM)
     s, se_s, ns = _pool(runs, SYM)
     sizes = {"runs": sorted(runs), "steps_used_asym": na, "steps_used_sym": ns,
-             "rollouts_per_step": sorted({r["rows_per_step"] for r in runs.values()})}
-    if not data["missing_weights"]:
-        sizes["start_prompts"] = data["n_prompts"]
-        sizes["start_rollouts_per_prompt"] = data["group"]
+             "rollouts_per_step": sorted({r["rows_per_step"] for r in runs.values()}),
+             "horizon": sorted({r["horizon"] for r in runs.values() if r["horizon"] is not None})}
     if a is None or s is None:
-        return [Verdict(c, INCONCLUSIVE, {}, sample_size=sizes,
-                        note="training results for both weighting families are missing from results/llm")]
+        return Verdict(c, INCONCLUSIVE, {}, sample_size=sizes,
+                       note=f"{label}: training results for both weighting families are missing")
     d = a - s
     se = float(np.hypot(se_a, se_s))
     lo, hi = d - 1.96 * se, d + 1.96 * se
     v = NOT_SUPPORTED if hi < 0 else SUPPORTED if lo > -MARGIN else INCONCLUSIVE
-    measured = {"delta": d, "asym_mean_reward": a, "sym_mean_reward": s}
-    if not data["missing_weights"]:
-        measured.update(start_mean_rho_hat=data["mean_rho_hat"], start_all_fail_fraction=data["all_fail"],
-                        predicted_median_time_to_target=data["predicted"])
-    total = sum(sum(r["reward"]) for r in runs.values())
-    note = ("demonstration-scale CPU runs (a few steps of a 135M model); the interval says how little they "
-            "can resolve")
-    if total == 0:
+    measured = {"delta": d, "asym_mean_reward": a, "sym_mean_reward": s,
+                "nonzero_advantage_fraction": {k: float(np.mean(r["nonzero_adv"])) for k, r in runs.items()}}
+    note = f"{label}: demonstration-scale CPU runs (a few steps of a 135M model)"
+    if sum(sum(r["reward"]) for r in runs.values()) == 0:
         note += ("; no rollout of any run succeeded, so grpo/rloo/dapo made zero-gradient steps (all groups "
                  "all-fail) while linear_r/sqrt_r pushed down failed responses (both give A = -1 on an "
-                 "all-fail group, so their two runs coincide)")
-    measured["nonzero_advantage_fraction"] = {k: float(np.mean(r["nonzero_adv"])) for k, r in runs.items()}
-    return [Verdict(c, v, measured, {"delta_ci95": [lo, hi]}, sizes, note=note)]
+                 "all-fail group, so their two runs coincide): the reward comparison is empty")
+    if any("eval_end" in r for r in runs.values()):
+        measured["held_out"] = _held_out(runs)
+        sizes["held_out_prompts"] = measured["held_out"].get("prompts")
+    return Verdict(c, v, measured, {"delta_ci95": [lo, hi]}, sizes, note=note)
+
+
+def evaluate(data) -> list:
+    c = CLAIMS[0]
+    sets = data["datasets"]
+    if not sets:
+        return [Verdict(c, INCONCLUSIVE, {}, note="training results for both weighting families are missing "
+                        "from results/llm")]
+    per = [_judge(label, runs) for label, runs in sets.items()]
+    kinds = [v.verdict for v in per]
+    verdict = NOT_SUPPORTED if NOT_SUPPORTED in kinds else SUPPORTED if SUPPORTED in kinds else INCONCLUSIVE
+    measured = {label: {**v.measured, "verdict": v.verdict} for label, v in zip(sets, per)}
+    if not data["missing_weights"]:
+        measured["countdown_start"] = {"mean_rho_hat": data["mean_rho_hat"], "all_fail_fraction": data["all_fail"],
+                                       "predicted_median_time_to_target": data["predicted"]}
+    sizes = {label: v.sample_size for label, v in zip(sets, per)}
+    if not data["missing_weights"]:
+        sizes["countdown_start"] = {"prompts": data["n_prompts"], "rollouts_per_prompt": data["group"]}
+    return [Verdict(c, verdict, measured, {label: v.uncertainty for label, v in zip(sets, per)}, sizes,
+                    note=" | ".join(v.note for v in per))]
 
 
 def draw(data):
     import matplotlib.pyplot as plt
 
-    if data["missing_weights"] and not data["runs"]:
+    if data["missing_weights"] and not data["datasets"]:
         return placeholder("llm_weighting_rho", "result files missing: run `rlvr-lab llm weights` / `llm train`")
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
     if not data["missing_weights"]:
         ax = axes[0]
         ax.bar(data["rho_values"], data["rho_counts"], width=0.8 / max(data["group"], 1))
-        ax.set(xlabel="rho_hat at the start", ylabel="prompts",
+        ax.set(xlabel="rho_hat at the start (countdown)", ylabel="prompts",
                title=f"start: mean rho_hat {data['mean_rho_hat']:.3f}, all-fail {data['all_fail']:.0%}")
         ax = axes[1]
         names = list(data["predicted"])
@@ -125,13 +183,16 @@ def draw(data):
         finite = [v if v is not None and np.isfinite(v) else np.nan for v in vals]
         ax.bar(names, finite, color=["C1" if k in ASYM else "C0" for k in names])
         ax.set(ylabel=f"predicted median time to rho = {data['target']}", title="prediction (d rho/dt = w(rho))")
-    ax = axes[2]
-    for name, r in sorted(data["runs"].items()):
-        ax.plot(np.arange(1, len(r["reward"]) + 1), r["reward"], "o-" if name in ASYM else "s--", label=name)
-    ax.set(xlabel="training step", ylabel="mean reward of the step's rollouts", title="from-scratch runs")
-    if data["runs"]:
-        ax.legend(fontsize=8)
-    fig.suptitle("SmolLM2-135M-Instruct on countdown" + (
+    for ax, label in zip(axes[2:], ("countdown", "1-digit sums")):
+        runs = data["datasets"].get(label, {})
+        for name, r in sorted(runs.items()):
+            ax.plot(np.arange(1, len(r["reward"]) + 1), r["reward"], "o-" if name in ASYM else "s--", label=name)
+        rows = sorted({r["rows_per_step"] for r in runs.values()})
+        ax.set(xlabel="training step", ylabel="mean reward of the step's rollouts",
+               title=f"{label}: from-scratch runs ({rows} rollouts/step)" if runs else f"{label}: no runs")
+        if runs:
+            ax.legend(fontsize=8)
+    fig.suptitle("SmolLM2-135M-Instruct, one seed per weighting" + (
         f" ({data['provenance']['hardware']})" if not data["missing_weights"] else ""), fontsize=9)
     fig.tight_layout()
     return fig
@@ -139,4 +200,4 @@ def draw(data):
 
 FIGURE = Figure(name="llm_weighting_rho", title="Paper B on a real model: start rho_hat, predicted and measured",
                 claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
-                description="SmolLM2-135M-Instruct on countdown: rho_hat at the start, time to target per weighting, short runs.")
+                description="SmolLM2-135M-Instruct: countdown rho_hat at the start, time to target per weighting, short runs on countdown and 1-digit sums.")

@@ -8,14 +8,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from figures import llm_budget_xi, llm_curriculum_ppl, llm_weighting_rho
+from figures import llm_budget_efficiency, llm_budget_xi, llm_curriculum_ppl, llm_weighting_rho
 from figures.base import RunContext
 from llm_backend.measure_budget import xi_summary
 from llm_backend.measure_curriculum import ppl_passrate_summary
 from llm_backend.measure_weighting import rho_summary
 from theory.records import to_jsonable as jsonable
 
-FIGS = (llm_budget_xi, llm_curriculum_ppl, llm_weighting_rho)
+FIGS = (llm_budget_xi, llm_curriculum_ppl, llm_weighting_rho, llm_budget_efficiency)
 HEADER = {"command": "synthetic", "model": "none", "seed": 0, "hardware": {"processor": "x", "cpu_count": 2},
           "sampling": {"tokens_per_second": 1.0}}
 
@@ -74,6 +74,80 @@ def test_synthetic_ppl_and_weights(tmp_path):
     assert d.verdict == "supported"
     data = json.loads(json.dumps(jsonable(llm_weighting_rho.FIGURE.compute(ctx))))
     (b,) = llm_weighting_rho.FIGURE.evaluate(data)
-    assert b.verdict == "supported" and b.measured["delta"] == pytest.approx(0.625)
-    assert b.measured["nonzero_advantage_fraction"] == {"grpo": 0.0, "linear_r": 0.0}
+    assert b.verdict == "supported" and b.measured["countdown"]["delta"] == pytest.approx(0.625)
+    assert b.measured["countdown"]["nonzero_advantage_fraction"] == {"grpo": 0.0, "linear_r": 0.0}
     plt.close(llm_weighting_rho.FIGURE.draw(data))
+
+
+START = dict(model="m", task="arithmetic", task_options={"digits": 1}, seed=0, pool=16, lr=1e-5, eval_prompts=8,
+             eval_group=4, eval_horizon=48, prompts=2, group=4, estimator="grpo")
+
+
+def _train_file(d, name, horizon, start, end, rewards=(0.25, 0.5), **cfg):
+    _write(d, name, {**HEADER, "wall_seconds": 1, "steps_done": len(rewards), "reward_by_step": list(rewards),
+                     "config": {**START, "horizon": horizon, **cfg},
+                     "log": [{"tokens": 10 * horizon, "nonzero_adv_fraction": 0.5}] * len(rewards),
+                     "eval": [{"step": 0, "horizon": 48, "rewards": start},
+                              {"step": len(rewards), "horizon": 48, "rewards": end}]})
+
+
+@pytest.mark.parametrize("gains_small, gains_large, expected", [
+    ([0] * 8, [2] * 8, "supported"), ([2] * 8, [0] * 8, "not supported"),
+    ([2, 2, 2, 2, 0, 0, 0, 0], [0, 0, 0, 0, 2, 2, 2, 2], "inconclusive")])
+def test_synthetic_efficiency_verdicts(tmp_path, gains_small, gains_large, expected):
+    """8 held-out prompts x 4 rollouts, the same start in every run; prompt i's end accuracy rises
+    by g_i / 4, so the paired per-prompt differences, and hence the verdict, are known exactly."""
+    _write(tmp_path, "xi_arithmetic_1digit.json", {**HEADER, "summary": {"pooled_mean_t": 100.0}})
+    start = np.zeros((8, 4))
+    start[::2, 0] = 1
+
+    def end(gains):
+        out = start.copy()
+        for i, g in enumerate(gains):
+            out[i, 1:1 + g] = 1.0
+        return out
+
+    for h, gains in ((16, gains_small), (32, [1] * 8), (64, gains_large)):
+        _train_file(tmp_path, f"train_arith1_grpo_h{h}.json", h, start, end(gains))
+    ctx = RunContext(seed=0, inputs_dir=tmp_path)
+    data = json.loads(json.dumps(jsonable(llm_budget_efficiency.FIGURE.compute(ctx))))
+    (v,) = llm_budget_efficiency.FIGURE.evaluate(data)
+    assert v.verdict == expected, (v.verdict, v.measured)
+    assert v.measured["D"] == pytest.approx((np.mean(gains_large) - np.mean(gains_small)) / 4 / 2)
+    assert v.measured["xi0"] == {"16": 0.16, "32": 0.32, "64": 0.64}
+    assert v.measured["sim_eff_per_iteration"]["64"] > v.measured["sim_eff_per_iteration"]["16"]  # the prediction
+    plt.close(llm_budget_efficiency.FIGURE.draw(data))
+
+
+def test_efficiency_is_inconclusive_when_runs_do_not_share_the_start(tmp_path):
+    _write(tmp_path, "xi_arithmetic_1digit.json", {**HEADER, "summary": {"pooled_mean_t": 100.0}})
+    z, o = np.zeros((8, 4)), np.ones((8, 4))
+    _train_file(tmp_path, "train_arith1_grpo_h16.json", 16, z, z)
+    _train_file(tmp_path, "train_arith1_grpo_h64.json", 64, z, o, seed=1)
+    data = json.loads(json.dumps(jsonable(llm_budget_efficiency.FIGURE.compute(RunContext(seed=0, inputs_dir=tmp_path)))))
+    (v,) = llm_budget_efficiency.FIGURE.evaluate(data)
+    assert v.verdict == "inconclusive" and "not paired" in v.note
+
+
+def test_weighting_combines_data_sets_by_the_declared_rule(tmp_path):
+    """countdown all-zero (inconclusive by its interval) + 1-digit sums where the asymmetric runs
+    clearly win -> supported; + a clear loss instead -> not supported. Held-out gains are reported."""
+    for name in ("grpo", "linear_r"):
+        _write(tmp_path, f"train_countdown_{name}.json", {
+            **HEADER, "wall_seconds": 1, "steps_done": 3, "reward_by_step": [0.0] * 3,
+            "config": {"estimator": name, "prompts": 2, "group": 4, "horizon": 40},
+            "log": [{"nonzero_adv_fraction": 0.0}] * 3})
+    z, o = np.zeros((8, 4)), np.ones((8, 4))
+    for asym_wins, expected in ((True, "supported"), (False, "not supported")):
+        hi, lo = [0.3] + [0.9] * 9, [0.3] + [0.1] * 9  # 10 steps x 16 rollouts: intervals well apart
+        for name in ("grpo", "rloo", "dapo", "linear_r", "sqrt_r"):
+            asym = name in llm_weighting_rho.ASYM
+            _train_file(tmp_path, f"train_arith1_{name}_h32.json", 32, z, o if asym == asym_wins else z,
+                        rewards=hi if asym == asym_wins else lo, estimator=name, prompts=4)
+        data = json.loads(json.dumps(jsonable(llm_weighting_rho.FIGURE.compute(RunContext(seed=0, inputs_dir=tmp_path)))))
+        (b,) = llm_weighting_rho.FIGURE.evaluate(data)
+        assert b.measured["countdown"]["verdict"] == "inconclusive"
+        assert b.verdict == expected, b.measured
+        held = b.measured["1-digit sums"]["held_out"]
+        assert held["asym_minus_sym"] == pytest.approx(1.0 if asym_wins else -1.0) and held["prompts"] == 8
+        plt.close(llm_weighting_rho.FIGURE.draw(data))
