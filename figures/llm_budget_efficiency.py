@@ -20,7 +20,9 @@ shape only: a 135M transformer and the logistic-hazard toy have incomparable lea
 
 Design (fixed before the runs; nothing was changed after seeing them): 5 steps x 4 prompts x 4
 rollouts per run (80 training rollouts per run), lr 1e-5, seed 0; sized to the 2-core CPU budget
-(about 30 minutes for all real-model runs of this figure and of ``llm_weighting_rho``).
+(about 30 minutes for all real-model runs of this figure and of ``llm_weighting_rho``) from one
+1-step timing run (grpo, H = 64, 4 prompts x 8 rollouts, no evaluation: 58 s per step; not kept,
+its reward was not used). The seven runs took 891 s of wall time in all (99-174 s each).
 
 Run with ``rlvr-lab reproduce --only llm_budget_efficiency``.
 """
@@ -118,6 +120,9 @@ def evaluate(data) -> list:
     note = (f"H = {lo_run['H']} vs {hi_run['H']} (xi0 {lo_run['xi0']:.2f} vs {hi_run['xi0']:.2f}, E[T] = "
             f"{data['mean_t']:.1f} tokens); one seed, {lo_run['steps']} steps of lr 1e-5 per run: demonstration "
             "scale, the interval says what it can resolve")
+    if v == INCONCLUSIVE and d != 0:
+        note += (f"; the point estimate of D is {'below' if d < 0 else 'above'} 0, i.e. "
+                 f"{'against' if d < 0 else 'in'} the simulator's direction, but the interval contains 0")
     if not data["same_start"]:
         v, note = INCONCLUSIVE, note + "; the runs do not share start, held-out prompts and seeds, so D is not paired"
     return [Verdict(c, v, measured, unc, sizes, note=note)]

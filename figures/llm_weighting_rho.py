@@ -187,7 +187,7 @@ def draw(data):
         runs = data["datasets"].get(label, {})
         for name, r in sorted(runs.items()):
             ax.plot(np.arange(1, len(r["reward"]) + 1), r["reward"], "o-" if name in ASYM else "s--", label=name)
-        rows = sorted({r["rows_per_step"] for r in runs.values()})
+        rows = ", ".join(str(n) for n in sorted({r["rows_per_step"] for r in runs.values()}))
         ax.set(xlabel="training step", ylabel="mean reward of the step's rollouts",
                title=f"{label}: from-scratch runs ({rows} rollouts/step)" if runs else f"{label}: no runs")
         if runs:
