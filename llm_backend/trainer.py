@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,6 +56,7 @@ import torch
 
 from theory.checks import check_choice, check_int, check_real
 from theory.estimators import ESTIMATORS, estimate
+from llm_backend.checkpoints import load_checkpoint, save_checkpoint
 from llm_backend.models import load_model
 from llm_backend.policy_loss import AGGREGATIONS, aggregate, pack, token_logprobs, token_losses
 from llm_backend.results import run_header, write_result
@@ -126,54 +126,6 @@ class TrainConfig:
 def derive_seed(*keys) -> int:
     """A 31-bit seed from ``keys`` (stable across runs and machines)."""
     return int.from_bytes(hashlib.sha256(repr(keys).encode()).digest()[:4], "little") >> 1
-
-
-# ---------------------------------------------------------------------------------------------
-# Checkpoints
-# ---------------------------------------------------------------------------------------------
-def _save_checkpoint(out: Path, step: int, model, opt, est_state) -> None:
-    from safetensors.torch import save_file
-
-    tmp = out / "checkpoint.partial"
-    tmp.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-    save_file(_untie(state), str(tmp / "model.safetensors"))
-    torch.save(opt.state_dict(), tmp / "optimizer.pt")
-    (tmp / "estimator_state.pkl").write_bytes(pickle.dumps(est_state))
-    (tmp / "step.json").write_text(json.dumps({"step": step}))
-    final = out / "checkpoint"
-    if final.exists():
-        old = out / "checkpoint.old"
-        final.rename(old)
-        tmp.rename(final)
-        for f in old.iterdir():
-            f.unlink()
-        old.rmdir()
-    else:
-        tmp.rename(final)
-
-
-def _untie(state: dict) -> dict:
-    """safetensors refuses shared storage (tied embeddings): keep one copy per storage."""
-    seen, out = {}, {}
-    for k, v in state.items():
-        ptr = v.data_ptr()
-        if ptr in seen:
-            continue
-        seen[ptr] = k
-        out[k] = v
-    return out
-
-
-def _load_checkpoint(out: Path, model, opt):
-    from safetensors.torch import load_file
-
-    ck = out / "checkpoint"
-    model.load_state_dict(load_file(str(ck / "model.safetensors")), strict=False)
-    model.tie_weights()
-    opt.load_state_dict(torch.load(ck / "optimizer.pt", weights_only=True))
-    est_state = pickle.loads((ck / "estimator_state.pkl").read_bytes())
-    return json.loads((ck / "step.json").read_text())["step"], est_state
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,7 +270,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False) -> 
         if cfg.eval_prompts > 0 else []
     if resume and (out / "checkpoint" / "step.json").exists():
         _check_same_run(cfg, out / "config.json")
-        done, est_state = _load_checkpoint(out, lm.model, opt)
+        done, est_state = load_checkpoint(out, lm.model, opt)
         start = done + 1
         _truncate(log_path, done)
         _truncate(eval_path, done)
@@ -344,7 +296,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False) -> 
             if _eval_due(cfg, step):
                 _append(eval_path, _evaluate(cfg, lm, task, held_out, step))
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                _save_checkpoint(out, step, lm.model, opt, est_state)
+                save_checkpoint(out, step, lm.model, opt, est_state)
                 last_saved = step
             _write_summary(cfg, out, started, interrupted=False)
             if bar is not None:
@@ -354,7 +306,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False) -> 
         interrupted = True
         done = _done_steps(log_path)
         if done > last_saved:  # keep the completed step's state
-            _save_checkpoint(out, done, lm.model, opt, est_state)
+            save_checkpoint(out, done, lm.model, opt, est_state)
     finally:
         if bar is not None:
             bar.close()
