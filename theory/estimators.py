@@ -46,6 +46,7 @@ Modelling choices the papers leave open (documented here, tested in tests/test_e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import Callable, Mapping
 
@@ -231,12 +232,31 @@ def _omega_grpo(rho, g, params):
     return 1.0 / (np.maximum(std, params[P_STD_FLOOR]) + params[P_EPS])
 
 
-def _omega_asym(code):
-    def omega(rho, g, params):
-        w = np.array([_w_asym(code, x, params[P_RHO_STAR]) for x in np.ravel(rho)]).reshape(np.shape(rho))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(rho * (1.0 - rho) > 0, w / (rho * (1.0 - rho)), np.inf)
-    return omega
+def _omega_from_w(rho, g, params, w_population):
+    """omega = w / (rho (1 - rho)): finite inside (0, 1), inf at the ends where w(0) or w(1) > 0."""
+    w = w_population(rho, params)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(rho * (1.0 - rho) > 0, w / (rho * (1.0 - rho)), np.inf)
+
+
+@njit(cache=True)
+def _w_asym_many(code, rho, rho_star, out):
+    for i in range(rho.shape[0]):
+        out[i] = _w_asym(code, rho[i], rho_star)
+
+
+def _w_asym_population(code):
+    """w(rho, params) over arrays, from the very kernel ``advantage_row`` uses (one definition)."""
+    def w(rho, params):
+        flat = np.ascontiguousarray(rho, dtype=np.float64).ravel()
+        out = np.empty_like(flat)
+        _w_asym_many(code, flat, params[P_RHO_STAR], out)
+        return out.reshape(np.shape(rho)) if np.ndim(rho) else float(out[0])
+    return w
+
+
+_w_linear, _w_sqrt, _w_uniform, _w_plateau = (_w_asym_population(c) for c in (LINEAR_R, SQRT_R, UNIFORM_R,
+                                                                               PLATEAU_R))
 
 
 def _w_parabola(rho, params):
@@ -265,18 +285,17 @@ for _entry in (
               _w_semicircle, scale_invariant=True, homogeneous=False, symmetric_weight=True,
               filters_groups=True),
     Estimator("linear_r", LINEAR_R, "w(rho) = 1 - rho; omega = 1/rho", f"{_B} [V]", {},
-              _omega_asym(LINEAR_R), lambda rho, params: 1.0 - rho, centered=False, shift_invariant=False,
+              partial(_omega_from_w, w_population=_w_linear), _w_linear, centered=False, shift_invariant=False,
               homogeneous=False, unit_interval=True),
     Estimator("sqrt_r", SQRT_R, "w(rho) = sqrt(1 - rho); omega = 1/(rho sqrt(1 - rho))", f"{_B} [R]",
-              {}, _omega_asym(SQRT_R), lambda rho, params: np.sqrt(1.0 - rho), centered=False,
+              {}, partial(_omega_from_w, w_population=_w_sqrt), _w_sqrt, centered=False,
               shift_invariant=False, homogeneous=False, unit_interval=True),
     Estimator("uniform_r", UNIFORM_R, "w(rho) = 1; omega = 1/(rho (1 - rho))", f"{_B} [R]", {},
-              _omega_asym(UNIFORM_R), lambda rho, params: np.ones_like(rho), centered=False,
+              partial(_omega_from_w, w_population=_w_uniform), _w_uniform, centered=False,
               shift_invariant=False, homogeneous=False, unit_interval=True),
     Estimator("plateau_r", PLATEAU_R, "w(rho) = min(1, (1 - rho)/(1 - rho_star))", f"{_B} [R]",
-              {"rho_star": 0.5}, _omega_asym(PLATEAU_R),
-              lambda rho, params: np.minimum(1.0, (1.0 - rho) / (1.0 - params[P_RHO_STAR])), centered=False,
-              shift_invariant=False, homogeneous=False, unit_interval=True),
+              {"rho_star": 0.5}, partial(_omega_from_w, w_population=_w_plateau), _w_plateau,
+              centered=False, shift_invariant=False, homogeneous=False, unit_interval=True),
     Estimator("kae", KAE, "A_i = r_i - V_hat_i (kernel-smoothed leave-one-out baseline)",
               "paper C (kernelized advantage estimation) [V]", _kae.OPTIONS, None, _w_parabola,
               centered=False, filters_groups=False, stateful=True),
