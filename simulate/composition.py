@@ -121,11 +121,31 @@ def _sampled_step(theta, pi, acts, rew, adv, code, params, lr):
     return kappa
 
 
+@njit(cache=True)
+def _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit):
+    """Shared by both dynamics: pi = softmax(theta), first hit of the correct chain, logging.
+    Returns the next log slot and whether run ``r`` stops before its update at iteration ``t``."""
+    _softmax(theta, pi)
+    if hit[r] < 0 and _correct_chain_prob(pi) >= 1.0 - eps:
+        hit[r] = t
+    if t % log_every == 0 and li < theta_log.shape[1]:
+        theta_log[r, li] = theta
+        li += 1
+    return li, t == n_iter or (stop_on_hit and hit[r] >= 0)
+
+
+@njit(cache=True)
+def _finish(theta, r, li, theta_log, theta_out):
+    """Pad the log of a run that stopped early with its final logits; store them."""
+    for l in range(li, theta_log.shape[1]):
+        theta_log[r, l] = theta
+    theta_out[r] = theta
+
+
 @njit(parallel=True, cache=True)
 def _sampled_runs(theta0, seeds, trans, accept, init, code, params, G, lr, n_iter, eps, log_every,
                   stop_on_hit, theta_out, hit, theta_log):
     R, S, K = theta0.shape
-    L = theta_log.shape[1]
     for r in prange(R):
         theta = theta0[r].copy()
         pi = np.empty((S, K))
@@ -136,27 +156,19 @@ def _sampled_runs(theta0, seeds, trans, accept, init, code, params, G, lr, n_ite
         hit[r] = -1
         li = 0
         for t in range(n_iter + 1):
-            _softmax(theta, pi)
-            if hit[r] < 0 and _correct_chain_prob(pi) >= 1.0 - eps:
-                hit[r] = t
-            if t % log_every == 0 and li < L:
-                theta_log[r, li] = theta
-                li += 1
-            if t == n_iter or (stop_on_hit and hit[r] >= 0):
+            li, stop = _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit)
+            if stop:
                 break
             _cumsum_rows(pi, cum)
             _sample_group(cum, trans, accept, init, seeds[r], t, G, acts, rew)
             _sampled_step(theta, pi, acts, rew, adv, code, params, lr)
-        for l in range(li, L):
-            theta_log[r, l] = theta
-        theta_out[r] = theta
+        _finish(theta, r, li, theta_log, theta_out)
 
 
 @njit(parallel=True, cache=True)
 def _expected_runs(theta0, trans, accept, init, code, params, G, lr, n_iter, eps, log_every,
                    stop_on_hit, theta_out, hit, theta_log):
     R, S, K = theta0.shape
-    L = theta_log.shape[1]
     for r in prange(R):
         theta = theta0[r].copy()
         pi = np.empty((S, K))
@@ -164,22 +176,15 @@ def _expected_runs(theta0, trans, accept, init, code, params, G, lr, n_iter, eps
         hit[r] = -1
         li = 0
         for t in range(n_iter + 1):
-            _softmax(theta, pi)
-            if hit[r] < 0 and _correct_chain_prob(pi) >= 1.0 - eps:
-                hit[r] = t
-            if t % log_every == 0 and li < L:
-                theta_log[r, li] = theta
-                li += 1
-            if t == n_iter or (stop_on_hit and hit[r] >= 0):
+            li, stop = _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit)
+            if stop:
                 break
             P = _forward_backward(pi, trans, accept, init, q)
             c = _gradient_factor(code, params, G, min(max(P, 0.0), 1.0))
             for s in range(S):
                 for j in range(K):
                     theta[s, j] += lr * c * pi[s, j] * (q[s, j] - P)
-        for l in range(li, L):
-            theta_log[r, l] = theta
-        theta_out[r] = theta
+        _finish(theta, r, li, theta_log, theta_out)
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ Modelling choices the papers leave open (documented here, tested in tests/test_e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
 from typing import Callable, Mapping
@@ -198,7 +198,6 @@ class Estimator:
     unit_interval: bool = False  # rewards must lie in [0, 1]
     filters_groups: bool = False
     stateful: bool = False
-    tags: tuple = field(default_factory=tuple)
 
 
 _REGISTRY: dict[str, Estimator] = {}
