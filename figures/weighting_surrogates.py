@@ -11,6 +11,8 @@ Run: ``rlvr-lab reproduce --only weighting_surrogates``.
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -62,8 +64,8 @@ def evaluate(data) -> list:
 def draw(data):
     rho = np.array(data["rho"])
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    colors = dict(zip(WEIGHTINGS, plt.cm.tab10.colors))
-    styles = dict(zip(WEIGHTINGS, ["-", "--", ":", "-", "--", "-", "-", "-", "-"]))  # equal curves stay visible
+    colors = dict(zip(WEIGHTINGS, itertools.cycle(plt.cm.tab10.colors)))  # any number of registry entries
+    styles = dict(zip(WEIGHTINGS, itertools.chain(["-", "--", ":", "-", "--"], itertools.repeat("-"))))  # equal curves stay visible
     for m in WEIGHTINGS:
         axes[0].plot(rho, data["omega"][m], color=colors[m], ls=styles[m], label=m)
         axes[1].plot(rho, data["surrogate"][m], color=colors[m], ls=styles[m], label=m)
