@@ -171,16 +171,17 @@ def _is_int(code):
 
 
 def _row(code, r, params, out):
-    """Pure-Python twin of the overload below (``advantage_row.py_func`` goes through it)."""
+    """Pure-Python twin of the overload below: ``advantage_row.py_func`` runs the kernel interpreted
+    (theory.bench's reference), calling the Python bodies of the family kernels."""
     if _is_int(code):
-        return _builtin_row(code, r, params, out)
-    mean, _ = _mean_constant(r)
-    _weight_family(code(mean, params), r, mean, out)
+        return _builtin_row.py_func(code, r, params, out)
+    mean, _ = _mean_constant.py_func(r)
+    _weight_family.py_func(code(mean, params), r, mean, out)
 
 
 def _keep(code, r):
     if _is_int(code) and code == DAPO:
-        return _any_differs(r)
+        return _any_differs.py_func(r)
     return True
 
 

@@ -53,6 +53,13 @@ dispatch (unknown codes raise); any other weight entry's ``w`` is compiled to a 
 passed as a first-class function, so every kernel has one extra specialisation whose machine code
 calls w through a pointer. The same source therefore always gives the same machine code, and
 Numba's on-disk cache never holds code that depends on what was registered at run time.
+(Rejected alternative: regenerating the dispatch from the registry and recompiling. Numba binds a
+callee when the caller compiles and its cache stamps only the caller's own file, so a cached
+simulator would keep serving the dispatch of the registry it was compiled with.) A run-time w is
+compiled with NumPy's error model (1/0 gives inf: a cfunc cannot raise) and checked finite and
+>= 0 on a grid of rho at registration. Separately, :mod:`theory.numba_cache` stamps every cached
+kernel of theory/ and simulate/ with the hash of both packages' sources, so an edit to the
+kernels here recompiles the simulators that inline them.
 Other families (raw, centred, std) take a new member only with a kernel branch (their formulas
 are code, not data); a stateful entry supplies ``stateful_advantages`` and its state hooks.
 
