@@ -171,5 +171,6 @@ def draw(data, axes):
 
 
 FIGURE = Figure(name="llm_budget_efficiency", title="Paper A on a real model: learning efficiency vs measured xi0",
-                claims=CLAIMS, config=Config(), inputs=(XI_FILE, RUNS), layout=Layout(1, 3, (15, 4.2)), compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=Config(), inputs=(XI_FILE, RUNS), layout=Layout(1, 3, (15, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="SmolLM2-135M-Instruct, 1-digit sums: held-out gain per step at H = 16, 32, 64 beside the simulator.")

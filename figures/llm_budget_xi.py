@@ -194,5 +194,6 @@ def draw(data, axes):
 
 
 FIGURE = Figure(name="llm_budget_xi", title="Paper A on a real model: T, q(H) and the reward spread vs xi",
-                claims=CLAIMS, inputs=FILES, layout=Layout(1, 3, (15, 4.2)), compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, inputs=FILES, layout=Layout(1, 3, (15, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="SmolLM2-135M-Instruct on 1- and 2-digit sums: censored E[T], Gamma fit, sigma(R)/H vs xi.")

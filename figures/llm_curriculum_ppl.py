@@ -74,5 +74,6 @@ def draw(data, axes):
 
 
 FIGURE = Figure(name="llm_curriculum_ppl", title="Paper D on a real model: prompt perplexity vs pass rate",
-                claims=CLAIMS, inputs=(FILE,), layout=Layout(1, 2, (10, 4)), compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, inputs=(FILE,), layout=Layout(1, 2, (10, 4)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="SmolLM2-135M-Instruct: Spearman(prompt PPL, pass rate) and the PPL-bin table.")
