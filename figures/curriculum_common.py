@@ -130,8 +130,8 @@ def savings_factor(base_acc, base_roll, new_acc, new_roll) -> dict:
     r_base = rollouts_to_reach(ba, br, target)
     r_new = rollouts_to_reach(na, nr, target)
     factor = r_base / r_new if np.isfinite(r_new) and r_new > 0 else (0.0 if not np.isfinite(r_new) else float("inf"))
-    return {"target": target, "rollouts_base": r_base, "rollouts_new": r_new, "factor": float(factor),
-            "final_diff": float(na[-1] - ba[-1])}
+    return {"target": target, "base_gain": float(ba[-1] - ba[0]), "rollouts_base": r_base,
+            "rollouts_new": r_new, "factor": float(factor), "final_diff": float(na[-1] - ba[-1])}
 
 
 def savings_ci(base_acc, base_roll, new_acc, new_roll, *, n_boot: int = 1000, seed: int = 0,

@@ -11,6 +11,9 @@ interpolation; 0 if PREPO never reaches it within the same horizon), 95 % paired
 bootstrap over seeds. Sensitivity table: the same factor with each modelling assumption of
 simulate.curriculum switched off in turn, with perplexity equal to difficulty (sigma = 0), and
 with DAPO dynamic sampling (dapo estimator, refills counted). Only the calibrated row is judged.
+Every row keeps the calibrated learning rate; where that leaves random selection with almost no
+accuracy gain over the horizon (transfer off: learning reaches only the few selected prompts) the
+factor is flagged as not meaningful rather than re-calibrated.
 Run: ``rlvr-lab reproduce --only curriculum_savings``.
 """
 
@@ -25,6 +28,7 @@ from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
 
 THRESHOLD = 1.2  # "clearly fewer": at least 20 % fewer rollouts (declared before the runs)
 PAPER_RANGE = (1.6, 3.0)
+MIN_GAIN = 0.01  # a row whose random arm gains less accuracy than this has no learning to save on
 
 CLAIMS = (
     Claim("D.rollout-savings",
@@ -87,8 +91,11 @@ def evaluate(data) -> list:
             unc[f"{name}: {label}"] = r["ci"]
     holds = [n for n, row in table.items() if row["prepo"]["ci"][0] >= THRESHOLD]
     fails = [n for n, row in table.items() if row["prepo"]["ci"][1] < THRESHOLD]
+    idle = [n for n, row in table.items() if row["prepo"]["base_gain"] < MIN_GAIN]
     note = (f"PREPO factor {main['factor']:.2f} [{lo:.2f}, {hi:.2f}] vs paper 1.6-3x. Rows where the interval "
-            f"clears {THRESHOLD}: {holds or 'none'}; rows where it lies below {THRESHOLD}: {fails or 'none'}.")
+            f"clears {THRESHOLD}: {holds or 'none'}; rows where it lies below {THRESHOLD}: {fails or 'none'}"
+            + (f"; rows where random gains < {MIN_GAIN} accuracy over the horizon (nothing to save on, the "
+               f"factor is not meaningful): {idle}" if idle else "") + ".")
     return [Verdict(CLAIMS[0], judge(lo, hi), measured, unc,
                     {"seeds": data["config"]["n_seeds"], "steps": data["config"]["n_steps"]}, note)]
 
@@ -121,6 +128,9 @@ def draw(data):
         ci = np.array([data["table"][n][label]["ci"] for n in names])
         bx.errorbar(f, y + off, xerr=[f - ci[:, 0], ci[:, 1] - f], fmt="o", ms=4, color=color, capsize=2,
                     label=label)
+    for n, yy in zip(names, y):
+        if data["table"][n]["prepo"]["base_gain"] < MIN_GAIN:
+            bx.text(1.25, yy, f"random gains < {MIN_GAIN}: factor not meaningful", fontsize=7, va="center")
     bx.axvspan(*PAPER_RANGE, color="tab:green", alpha=0.08, label="paper 1.6-3x")
     bx.axvline(1.0, color="k", lw=0.8)
     bx.axvline(THRESHOLD, color="k", lw=0.8, ls="--")
