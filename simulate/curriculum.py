@@ -82,7 +82,7 @@ def calibrated_ppl_noise(spearman: float = -0.2) -> float:
     (6/pi) arcsin(r/2) = |spearman|, r = 1/sqrt(1 + sigma^2)  =>  sigma = sqrt(1/r^2 - 1).
 
     >>> round(calibrated_ppl_noise(-0.2), 4)
-    4.6781
+    4.6777
     """
     s = check_real("spearman", spearman, low=-1.0, high=0.0, open_low=True, open_high=True)
     r = 2.0 * math.sin(math.pi * abs(s) / 6.0)
@@ -365,7 +365,7 @@ def sweep(seeds, schemes, weighted, models, *, n_pool: int = 1000, n_candidates:
 
     >>> out = sweep([1, 1], ["random", "schedule"], [False, True], [Model()] * 2, n_pool=50,
     ...             n_candidates=10, n_steps=5)
-    >>> out.acc.shape, out.rollouts[0].tolist()
+    >>> out.acc.shape, out.rollouts[0].astype(int).tolist()
     ((2, 6), [16, 16, 16, 16, 16])
     """
     seeds = np.asarray([check_int("seed", s, low=0, high=2**63 - 1) for s in seeds], dtype=np.int64)

@@ -254,3 +254,11 @@ def test_bench_case_runs():
     (case,) = bench_cases(quick=True)
     assert set(case.candidates) == {"numba-parallel", "numpy", "minimum-work floor"}
     assert case.reference == "numpy"
+
+
+@pytest.mark.parametrize("name", ["simulate.curriculum", "figures.curriculum_common"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
