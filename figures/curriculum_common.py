@@ -5,8 +5,9 @@ N = 1000 prompts, |B| = 80 candidates and K = 16 selected per step (ratio 20 % [
 rollouts [S], T = 150 steps, grpo advantages (DAPO's base estimator, no KL), linear pacing [V].
 "Late" means the last 20 % of the steps; "PREPO" is the schedule with the relative-entropy weights.
 
-Units of work are module-level functions of plain keyword arguments (:func:`sweep_unit`), so a
-figure can hand them to any executor; each returns JSON-able per-run arrays.
+Units of work (figure kit v2, figures.base): :func:`sweep_unit` is a module-level function of
+plain keyword arguments, so ``ctx.units({label: Unit(sweep_unit, ...)})`` can hand it to any
+executor; it returns JSON-able per-run arrays.
 
 Statistics: per-seed summaries are paired across schemes (common random numbers: one pool and one
 candidate stream per seed); a paired difference is judged by its mean with a 95 % t-interval over
@@ -19,12 +20,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
-
 from simulate.curriculum import Model, sweep
+from theory.stats import mean_ci
 
 __all__ = ["SimConfig", "FAST", "FULL", "LATE", "sweep_unit", "late_mean", "paired_ci",
-           "rollouts_to_reach", "savings_factor", "savings_ci", "config_for"]
+           "rollouts_to_reach", "savings_factor", "savings_ci", "sim_kwargs"]
 
 LATE = 0.2  # the last 20 % of the steps
 
@@ -43,10 +43,6 @@ class SimConfig:
 
 FAST = SimConfig()
 FULL = SimConfig(n_seeds=64)
-
-
-def config_for(ctx) -> SimConfig:
-    return FULL if ctx.full else FAST
 
 
 def sim_kwargs(cfg: SimConfig) -> dict:
@@ -91,12 +87,8 @@ def paired_ci(a, b, level: float = 0.95) -> tuple[float, float, float]:
     >>> round(m, 4), bool(lo < m < hi)
     (0.8333, True)
     """
-    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    if d.size < 2:
-        raise ValueError("paired_ci needs at least 2 seeds")
-    m, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
-    t = stats.t.ppf(0.5 + level / 2.0, d.size - 1)
-    return m, m - t * se, m + t * se
+    m, lo, hi = mean_ci(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64), level=level)
+    return float(m), float(lo), float(hi)
 
 
 def rollouts_to_reach(acc, cum_rollouts, target: float) -> float:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from figures.base import Figure
+from figures.base import Figure, Layout
 from simulate.curriculum import make_pool
 from simulate.rng import uniform_np
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
@@ -49,8 +49,7 @@ CLAIMS = (
 )
 
 
-def compute(ctx) -> dict:
-    cfg = FULL if ctx.full else FAST
+def compute(ctx, cfg) -> dict:
     seed = ctx.seed_for("curriculum_difficulty")
     pool = make_pool(seed, cfg.n_pool)
     j = np.arange(cfg.n_pool)[:, None]
@@ -94,11 +93,8 @@ def evaluate(data) -> list:
                          f"passrate@{data['config']['k']}: {s['spearman']:.3f} (paper: -0.17 to -0.23)")]
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
+def draw(data, axes):
     s = summary(data["ppl"], data["passrate"])
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     ax = axes[0]
     n = min(1500, len(data["ppl"]))
     ax.scatter(np.asarray(data["ppl"])[:n], np.asarray(data["passrate"])[:n], s=4, alpha=0.3)
@@ -110,10 +106,8 @@ def draw(data):
     ax.plot(x, PAPER_F1, "s--", color="tab:gray", label="paper F1, Qwen2.5-Math-7B (read off)")
     ax.set(xlabel="PPL decile (1 = lowest)", ylabel="mean passrate@16", title="pass rate by PPL decile")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="curriculum_difficulty", title="Paper D: pass rate by prompt-perplexity decile (simulator)",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (10, 4)), compute=compute, evaluate=evaluate, draw=draw,
                 description="Step-0 pool: passrate@16 by PPL decile, Spearman with bootstrap interval.")

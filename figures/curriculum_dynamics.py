@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures.base import Figure
-from figures.curriculum_common import LATE, config_for, late_mean, paired_ci, sim_kwargs, sweep_unit
+from figures.base import Figure, Layout, Unit
+from figures.curriculum_common import FAST, FULL, LATE, late_mean, paired_ci, sim_kwargs, sweep_unit
 from simulate.curriculum import SCHEMES
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
 
@@ -53,11 +53,9 @@ CLAIMS = (
 ARMS = [(s, False) for s in SCHEMES]
 
 
-def compute(ctx) -> dict:
-    cfg = config_for(ctx)
-    seeds = [ctx.seed_for("curriculum_dynamics", i) for i in range(cfg.n_seeds)]
-    runs = ctx.unit(f"curriculum_dynamics|{cfg}", lambda: sweep_unit(seeds=seeds, arms=ARMS, model={},
-                                                                     sim=sim_kwargs(cfg)))
+def compute(ctx, cfg) -> dict:
+    seeds = ctx.seeds("curriculum_dynamics", cfg.n_seeds)
+    runs = ctx.unit("runs", Unit(sweep_unit, seeds=seeds, arms=[list(a) for a in ARMS], model={}, sim=sim_kwargs(cfg)))
     return {"config": cfg.__dict__, "runs": runs, "summary": summarize(runs)}
 
 
@@ -107,11 +105,8 @@ def evaluate(data) -> list:
     return out
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
+def draw(data, axes):
     runs = data["runs"]
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
     panels = [("acc", "pool accuracy (mean p)"), ("zero", "zero-advantage fraction"),
               ("all_correct", "all-correct fraction"), ("entropy", "mean rollout entropy")]
     colors = {"random": "tab:gray", "low-ppl": "tab:blue", "high-ppl": "tab:orange", "schedule": "tab:green"}
@@ -128,12 +123,10 @@ def draw(data):
         ax.set(xlabel="step", ylabel=label)
     axes[0, 0].legend(fontsize=8)
     cfg = data["config"]
-    fig.suptitle(f"Stylized simulator: N={cfg['n_pool']}, |B|={cfg['n_candidates']}, ratio {cfg['ratio']}, "
+    axes[0, 0].figure.suptitle(f"Stylized simulator: N={cfg['n_pool']}, |B|={cfg['n_candidates']}, ratio {cfg['ratio']}, "
                  f"G={cfg['group_size']}, {cfg['n_seeds']} seeds (mean +- 2 SE; shaded: 'late')", fontsize=9)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="curriculum_dynamics", title="Paper D: training dynamics per selection scheme",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(2, 2, (11, 7)), compute=compute, evaluate=evaluate, draw=draw,
                 description="Random / low-ppl / high-ppl / schedule: accuracy, zero-advantage, all-correct, entropy.")

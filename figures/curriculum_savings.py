@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures.base import Figure
-from figures.curriculum_common import config_for, savings_ci, sim_kwargs, sweep_unit
+from figures.base import Figure, Layout, Unit
+from figures.curriculum_common import FAST, FULL, savings_ci, sim_kwargs, sweep_unit
 from simulate.curriculum import SWITCHES
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict, judge_interval
 
@@ -48,14 +48,13 @@ ROWS = {"calibrated (all mechanisms on)": {}} | {f"{s} off": {s: False} for s in
 DAPO_ROW = "dapo dynamic sampling"
 
 
-def compute(ctx) -> dict:
-    cfg = config_for(ctx)
-    seeds = [ctx.seed_for("curriculum_savings", i) for i in range(cfg.n_seeds)]
+def compute(ctx, cfg) -> dict:
+    seeds = ctx.seeds("curriculum_savings", cfg.n_seeds)
     sim = sim_kwargs(cfg)
-    rows = ctx.unit(f"curriculum_savings|rows|{cfg}",
-                    lambda: sweep_unit(seeds=seeds, arms=ARMS, model={}, sim=sim, variants=ROWS))
-    rows[DAPO_ROW] = ctx.unit(f"curriculum_savings|dapo|{cfg}",
-                              lambda: sweep_unit(seeds=seeds, arms=ARMS, model={}, sim={**sim, "estimator": "dapo"}))
+    arms = [list(a) for a in ARMS]
+    done = ctx.units({"rows": Unit(sweep_unit, seeds=seeds, arms=arms, model={}, sim=sim, variants=ROWS),
+                      "dapo": Unit(sweep_unit, seeds=seeds, arms=arms, model={}, sim={**sim, "estimator": "dapo"})})
+    rows = {**done["rows"], DAPO_ROW: done["dapo"]}
     n_boot = 2000 if ctx.full else 1000
     table = {}
     for name, runs in rows.items():
@@ -107,10 +106,8 @@ def sensitivity_rows(data) -> list[dict]:
              "prepo_final_diff": row["prepo"]["final_diff"]} for name, row in data["table"].items()]
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [1, 1.3]})
+def draw(data, axes):
+    ax, bx = axes
     labels = {"random|0": "random", "random|1": "random + weights", "schedule|0": "schedule",
               "schedule|1": "PREPO (schedule + weights)"}
     for arm, c in data["curves"].items():
@@ -137,10 +134,8 @@ def draw(data):
     bx.set_yticks(y, names, fontsize=8)
     bx.set(xlabel="rollout-savings factor vs random (95 % bootstrap)", title="sensitivity: one assumption off per row")
     bx.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="curriculum_savings", title="Paper D: rollout savings of PREPO and their sensitivity",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (14, 5)), compute=compute, evaluate=evaluate, draw=draw,
                 description="Accuracy vs cumulative rollouts; savings factor with interval; sensitivity table.")

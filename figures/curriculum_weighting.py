@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures.base import Figure
-from figures.curriculum_common import LATE, config_for, late_mean, paired_ci, sim_kwargs, sweep_unit
+from figures.base import Figure, Layout, Unit
+from figures.curriculum_common import FAST, FULL, LATE, late_mean, paired_ci, sim_kwargs, sweep_unit
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
 
 MARGIN = 0.005  # a reduction smaller than half a percentage point counts as none (declared)
@@ -35,11 +35,9 @@ CLAIMS = (
 ARMS = [("schedule", False), ("schedule", True), ("random", False), ("random", True)]
 
 
-def compute(ctx) -> dict:
-    cfg = config_for(ctx)
-    seeds = [ctx.seed_for("curriculum_weighting", i) for i in range(cfg.n_seeds)]
-    runs = ctx.unit(f"curriculum_weighting|{cfg}",
-                    lambda: sweep_unit(seeds=seeds, arms=ARMS, model={}, sim=sim_kwargs(cfg)))
+def compute(ctx, cfg) -> dict:
+    seeds = ctx.seeds("curriculum_weighting", cfg.n_seeds)
+    runs = ctx.unit("runs", Unit(sweep_unit, seeds=seeds, arms=[list(a) for a in ARMS], model={}, sim=sim_kwargs(cfg)))
     late = {arm: {"zero": late_mean(r["zero"]), "entropy": late_mean(r["entropy"]),
                   "final_acc": np.asarray(r["acc"])[:, -1]} for arm, r in runs.items()}
     curves = {arm: {"zero": np.mean(r["zero"], axis=0), "entropy": np.mean(r["entropy"], axis=0)}
@@ -65,10 +63,7 @@ def evaluate(data) -> list:
     return [Verdict(CLAIMS[0], judge(m, lo, hi), measured, unc, {"seeds": len(late["schedule|0"]["zero"])})]
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+def draw(data, axes):
     styles = {"schedule|0": ("tab:green", "-", "schedule"), "schedule|1": ("tab:green", "--", "schedule + weights"),
               "random|0": ("tab:gray", "-", "random"), "random|1": ("tab:gray", "--", "random + weights")}
     for ax, metric, label in ((axes[0], "zero", "zero-advantage fraction"), (axes[1], "entropy", "mean rollout entropy")):
@@ -79,12 +74,10 @@ def draw(data):
         ax.axvspan(n * (1 - LATE), n, color="k", alpha=0.05)
         ax.set(xlabel="step", ylabel=label)
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"Relative-entropy weights, {data['config']['n_seeds']} seeds (seed means; shaded: 'late')",
+    axes[0].figure.suptitle(f"Relative-entropy weights, {data['config']['n_seeds']} seeds (seed means; shaded: 'late')",
                  fontsize=9)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="curriculum_weighting", title="Paper D: relative-entropy weights and the zero-advantage ratio",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (11, 4)), compute=compute, evaluate=evaluate, draw=draw,
                 description="Schedule and random, each with and without the relative-entropy weights.")

@@ -9,6 +9,7 @@ import figures.curriculum_difficulty as difficulty
 import figures.curriculum_dynamics as dynamics
 import figures.curriculum_savings as savings
 import figures.curriculum_weighting as weighting
+from figures import runner
 from figures.curriculum_common import paired_ci, rollouts_to_reach, savings_ci, savings_factor, sweep_unit
 from simulate.curriculum import SCHEMES
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
@@ -19,7 +20,7 @@ S, T = 8, 20
 def _verdicts(mod, data):
     vs = mod.evaluate(data)
     assert [v.claim.id for v in vs] == [c.id for c in mod.FIGURE.claims]
-    plt.close(mod.draw(data))
+    plt.close(runner.draw(mod.FIGURE, data))
     return [v.verdict for v in vs]
 
 
