@@ -46,6 +46,12 @@ ARMS = [("random", False), ("random", True), ("schedule", False), ("schedule", T
 ROWS = {"calibrated (all mechanisms on)": {}} | {f"{s} off": {s: False} for s in SWITCHES} | {
     "perplexity = difficulty (sigma 0)": {"ppl_noise": 0.0}}
 DAPO_ROW = "dapo dynamic sampling"
+LABELS = ("prepo", "schedule", "random+w")  # the arms compared with random, in display order
+
+
+def _ordered(table):
+    """Rows in declaration order (stored JSON sorts keys)."""
+    return [(n, table[n]) for n in (*ROWS, DAPO_ROW) if n in table]
 
 
 def compute(ctx, cfg) -> dict:
@@ -94,16 +100,12 @@ def evaluate(data) -> list:
     note = (f"PREPO factor {main['factor']:.2f} [{lo:.2f}, {hi:.2f}] vs paper 1.6-3x. Rows where the interval "
             f"clears {THRESHOLD}: {holds or 'none'}; rows where it lies below {THRESHOLD}: {fails or 'none'}"
             + (f"; rows where random gains < {MIN_GAIN} accuracy over the horizon (nothing to save on, the "
-               f"factor is not meaningful): {idle}" if idle else "") + ".")
+               f"factor is not meaningful): {idle}" if idle else "") + ". Sensitivity table, factor vs random "
+            "[95 % CI] for PREPO / schedule alone / random + weights: " + "; ".join(
+                f"{n}: " + " / ".join(f"{row[k]['factor']:.2f} [{row[k]['ci'][0]:.2f}, {row[k]['ci'][1]:.2f}]" for k in LABELS)
+                for n, row in _ordered(table)) + ".")
     return [Verdict(CLAIMS[0], judge(lo, hi), measured, unc,
                     {"seeds": data["config"]["n_seeds"], "steps": data["config"]["n_steps"]}, note)]
-
-
-def sensitivity_rows(data) -> list[dict]:
-    """The sensitivity table as rows (for the report and the figure)."""
-    return [{"assumptions": name, **{f"{k}_factor": r["factor"] for k, r in row.items()},
-             **{f"{k}_ci": r["ci"] for k, r in row.items()},
-             "prepo_final_diff": row["prepo"]["final_diff"]} for name, row in data["table"].items()]
 
 
 def draw(data, axes):
@@ -117,7 +119,7 @@ def draw(data, axes):
     ax.set(xlabel="cumulative rollouts (thousands)", ylabel="pool accuracy (seed mean)",
            title="calibrated model")
     ax.legend(fontsize=8)
-    names = list(data["table"])
+    names = [n for n, _ in _ordered(data["table"])]
     y = np.arange(len(names))[::-1]
     for off, (label, color) in zip((0.2, 0.0, -0.2), (("prepo", "tab:green"), ("schedule", "tab:olive"),
                                                        ("random+w", "tab:gray"))):
