@@ -46,7 +46,9 @@ T = 150, grpo): lr = 0.0218, used as 0.022 [R]; a regime where neither stagnatio
 dominates. The schedule played no part in it. tests/test_curriculum_simulate.py re-checks it (slow).
 
 Measured per step: pool accuracy (mean p_j over all N prompts: the validation proxy), the drawn
-groups' zero-advantage and all-correct fractions, mean rollout entropy and reward, the rollouts
+groups' zero-advantage fraction (groups whose G rewards are all equal: exactly the groups with
+zero advantages for the centred estimators, e.g. grpo; the asymmetric paper-B weightings still
+move all-fail groups) and all-correct fraction, mean rollout entropy and reward, the rollouts
 drawn, the selected prompts' mean difficulty. Random numbers: :mod:`simulate.rng`; the pool uses
 streams 0 and 1 (counter j), step t streams 2 + 3t (candidates, counter = draw), 3 + 3t (rewards,
 counter = slot G + i), 4 + 3t (entropy noise, normal counter = slot G + i), so every scheme of a
@@ -156,9 +158,10 @@ def _pool(seed, m, d, ppl, theta, h):
 
 @njit(cache=True)
 def _order(scheme, cand, ppl, k, paced, order):
-    """Priority order over the candidates (indices into the pool) for one step."""
+    """Priority order over the candidates (indices into the pool) for one step: random keeps the
+    draw order; the others start from a stable insertion sort by ascending perplexity."""
     b = cand.shape[0]
-    for i in range(b):  # stable insertion sort by ascending perplexity
+    for i in range(b):
         order[i] = cand[i]
     if scheme == 0:
         return
