@@ -262,3 +262,19 @@ def test_docstring_examples(name):
     import importlib
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def _w_cube(rho, params):
+    return (1.0 - rho) ** 3
+
+
+def test_runtime_registered_weight_entry_runs_in_the_kernel():
+    """A weight entry registered at run time reaches the kernel (first-class function path) and
+    agrees with the oracle, which calls the registry's NumPy API on the same rewards."""
+    from theory.estimators import Estimator, registered
+    entry = Estimator("cube_r", "weight", "w(rho) = (1 - rho)^3", "curriculum test entry [R]", w=_w_cube)
+    with registered(entry):
+        _check(5, "schedule", True, Model(lr=0.3), 1e-12, estimator="cube_r")
+        plain = sweep([5], ["schedule"], [True], [Model(lr=0.3)], estimator="linear_r", **SMALL)
+        cube = sweep([5], ["schedule"], [True], [Model(lr=0.3)], estimator="cube_r", **SMALL)
+        assert not np.array_equal(plain.acc, cube.acc)
