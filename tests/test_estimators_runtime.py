@@ -206,10 +206,10 @@ def test_b_figures_method_lists_follow_the_registry(square):
     assert NAME in eff.ASYMMETRIC and NAME in zero.ASYMMETRIC and NAME in ttt.FAST.methods
     assert NAME not in eff.SYMMETRIC
     assert copy.deepcopy(ttt.FAST).methods[-1] == NAME  # a config copy is a plain tuple snapshot
-    data = eff.compute(RunContext(seed=0))
+    data = eff.compute(RunContext(seed=0), eff.FIGURE.config)
     assert data["population"][NAME][0] == 1.0 and max(data["all_fail_adv"][NAME]) < 0
     assert all(v.verdict == "supported" for v in eff.evaluate(data))
-    assert NAME in sur.compute(RunContext(seed=0))["surrogate"]
+    assert NAME in sur.compute(RunContext(seed=0), sur.FIGURE.config)["surrogate"]
 
 
 def test_one_compiled_specialisation_serves_every_runtime_weight(square):
