@@ -21,7 +21,7 @@ def _run(tmp_path, name, selection, acc_end, rho_hat_late, seed=0, n_eval=40):
     end = (rng.random((n_eval, 4)) < acc_end).astype(float)
     start = np.zeros((n_eval, 4))
     log = [{"step": t + 1, "rho_hat": [0.5, 0.25, 0.5, 0.75] if t < 2 else rho_hat_late,
-            "ppl_selected": [2.0 + t, 4.0 + t]} for t in range(4)]
+            "selection": {"ppl_selected": [2.0 + t, 4.0 + t], "window": [t, t + 4]}} for t in range(4)]
     (tmp_path / name).write_text(json.dumps({
         "kind": "train", "command": f"synthetic {selection}", "hardware": {"processor": "x"},
         "config": {**CFG, "selection": selection}, "log": log,
