@@ -322,6 +322,14 @@ class TrainConfig:
     eval_group: int = opt(4, "rollouts per held-out problem (>= 1)")
     eval_horizon: int | None = opt(None, "evaluation horizon (default: --horizon)")
     eval_every: int = opt(0, "also evaluate every N steps (0: start and end only)")
+    selection: str = opt("none", "paper D prompt selection: none (draw `prompts` from the pool) | random | low-ppl "
+                         "| high-ppl | schedule (candidates scored by perplexity under the current policy)",
+                         choices=("none", "random", "low-ppl", "high-ppl", "schedule"))
+    selection_ratio: float = opt(0.2, "K/|B|: prompts kept from round(prompts / ratio) candidates, in (0, 1]")
+    pacing: str = opt("linear", "schedule pacing: linear | quadratic | exponential",
+                      choices=("linear", "quadratic", "exponential"))
+    rollout_weights: str = opt("none", "none | entropy (paper D relative-entropy weights times the advantages)",
+                               choices=("none", "entropy"))
     out_dir: str = opt("runs/llm-train", "run directory (log, checkpoint, summary)", flag="out-dir")
     command: str = ""
 
@@ -364,5 +372,15 @@ class TrainConfig:
             raise ValueError("clip_low must be set (e.g. 0.2) when ppo_epochs > 1")
         elif self.clip_high is not None:
             raise ValueError("clip_high needs clip_low (set --clip-low too)")
+        from llm_backend.curriculum_train import ROLLOUT_WEIGHTS, SELECTIONS, n_candidates
+        from theory.curriculum import PACINGS
+
+        check_choice("selection", self.selection, SELECTIONS)
+        check_real("selection_ratio", self.selection_ratio, low=0.0, high=1.0, open_low=True)
+        check_choice("pacing", self.pacing, PACINGS)
+        check_choice("rollout_weights", self.rollout_weights, ROLLOUT_WEIGHTS)
+        if self.selection != "none" and self.pool < n_candidates(self.prompts, self.selection_ratio):
+            raise ValueError(f"pool must be >= the candidate batch round(prompts / selection_ratio) = "
+                             f"{n_candidates(self.prompts, self.selection_ratio)} when selection is {self.selection!r}")
         check_output_dir("out_dir", self.out_dir)
         return self

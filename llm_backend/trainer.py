@@ -41,7 +41,8 @@ training forward). Log-probabilities are computed at response positions only
 Departures from the papers' setups [R]: rewards are binary 1{T <= H} (paper B); dapo's keep-mask
 drops all-equal groups but the batch is not refilled by extra sampling; the response is
 sampled at ``temperature`` and the score function is taken of the same tempered policy; prompts are
-drawn with replacement across steps, without replacement within one.
+drawn with replacement across steps, without replacement within one. Paper D's prompt selection
+(``selection``) and relative-entropy rollout weights (``rollout_weights``): llm_backend.curriculum_train.
 
 Example::
 
@@ -68,6 +69,7 @@ from theory.checks import check_int
 from theory.estimators import estimate
 from llm_backend.config import TrainConfig
 from llm_backend.estimator_state import estimator_extras, new_state, state_from_dict, state_to_dict
+from llm_backend.curriculum_train import apply_rollout_weights, select_prompts
 from llm_backend.checkpoints import (POINTS as CKPT_POINTS, atomic_write_text, clean_stale, latest_step,
                                      load_checkpoint, save_checkpoint)
 from llm_backend.models import load_model, pick_device, resolve_dtype
@@ -108,10 +110,9 @@ def _autocast(cfg, lm):
 
 def _step(cfg, lm, slm, ref, opt, task, pool, step: int, est_state, fault) -> dict:
     timer = _Timer(lm.device)
-    rng = np.random.default_rng(derive_seed(cfg.seed, "prompts", step))
-    ids = np.sort(rng.choice(len(pool), size=cfg.prompts, replace=False))
-    problems = [pool[i] for i in ids]
     lm.model.eval()
+    ids, sel_log = select_prompts(cfg, slm, pool, step, derive_seed(cfg.seed, "prompts", step))  # paper D
+    problems = [pool[i] for i in ids]
     gr = group_rollouts(slm, task, problems, group=cfg.group, horizon=cfg.horizon, temperature=cfg.temperature,
                         top_p=cfg.top_p, seed=derive_seed(cfg.seed, "sample", step), batch_size=cfg.batch_size)
     timer.lap("sampling")
@@ -121,6 +122,7 @@ def _step(cfg, lm, slm, ref, opt, task, pool, step: int, est_state, fault) -> di
     est = estimate(cfg.estimator, rewards, **cfg.estimator_options, **extra)
     fault("step:estimated")
     adv = np.where(est.keep[:, None], est.advantages, 0.0)  # (P, G)
+    adv, w_log = apply_rollout_weights(cfg, adv, gr, est.keep)  # paper D; unchanged unless rollout_weights
     ro = gr.rollouts
     rows = [i * cfg.group + j for i in range(cfg.prompts) for j in range(cfg.group) if est.keep[i]]
     flat_adv = adv.reshape(-1)
@@ -167,7 +169,7 @@ def _step(cfg, lm, slm, ref, opt, task, pool, step: int, est_state, fault) -> di
             "mean_entropy": float(gr.mean_entropy().mean()), "mean_length": float(ro.lengths.mean()),
             "tokens": int(ro.mask.sum()), "dtype": lm.dtype,
             "seconds": round(sum(timer.out.values()), 2),
-            "phase_seconds": {k: round(v, 3) for k, v in timer.out.items()}, **info}
+            "phase_seconds": {k: round(v, 3) for k, v in timer.out.items()}, **info, **sel_log, **w_log}
 
 
 def _sampler_model(lm):
