@@ -114,8 +114,17 @@ def _value(drift, a, b, w, s):
 def true_value(drift: str, a, b, w, s) -> np.ndarray:
     """V at rescaled time s for the exogenous drifts (arrays broadcast)."""
     code = DRIFTS[check_choice("drift", drift, ("logistic", "lipschitz"))]
-    a, b, w, s = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (a, b, w, s)))
-    return np.vectorize(lambda *x: _value(code, *x))(a, b, w, s).astype(np.float64)
+    a, b, w, s = (np.ascontiguousarray(x, dtype=np.float64)
+                  for x in np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (a, b, w, s))))
+    out = np.empty(a.shape)
+    _values_many(code, a.ravel(), b.ravel(), w.ravel(), s.ravel(), out.reshape(-1))
+    return out
+
+
+@njit(cache=True)
+def _values_many(code, a, b, w, s, out):
+    for i in range(a.shape[0]):
+        out[i] = _value(code, a[i], b[i], w[i], s[i])
 
 
 @njit(cache=True)
@@ -175,8 +184,8 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
     perm = np.arange(n_p)
     batch = np.empty(bsz, dtype=np.int64)
     cap2 = 2 * capacity
-    h_it = np.zeros((n_p, cap2))
-    h_z = np.zeros((n_p, cap2))
+    h_it = np.empty((n_p, cap2))  # only [max(0, n - capacity), n) is ever read
+    h_z = np.empty((n_p, cap2))
     h_n = np.zeros(n_p, dtype=np.int64)
     h_tot = np.zeros(n_p, dtype=np.int64)
     ys = np.empty((bsz, g), dtype=np.int64)
@@ -208,10 +217,10 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
                 perm[j] = perm[q]
                 perm[q] = t
                 batch[j] = perm[j]
-        if s >= 0:
+        if s >= 0 and drift == 2:  # exogenous drifts: simulate() fills it from true_value
             tot = 0.0
             for p in range(n_p):
-                tot += rho[p] if drift == 2 else _value(drift, a[p], b[p], w[p], sc)
+                tot += rho[p]
             acc[run, s] = tot / n_p
         gm = 0.0
         for j in range(bsz):
@@ -386,4 +395,7 @@ def simulate(*, drift: str = "logistic", n_prompts: int = 400, batch_size: int =
     nobs = np.zeros((r, steps.size))
     _sweep(code, par["a"], par["b"], par["w"], logits0, correct, bsz, g, t, hor, j, m_kind, m_kernel, m_bw,
            m_decay, d, eta, cap, seed, resolve("rloo").params, rec, *out, acc, nobs)
+    if code != 2:
+        sc = steps[None, :, None] / hor
+        acc = true_value(drift, par["a"][:, None, :], par["b"][:, None, :], par["w"][:, None, :], sc).mean(axis=2)
     return KernelRun(labels, steps, out[0], out[1], out[2], acc, nobs)
