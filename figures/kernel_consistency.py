@@ -27,7 +27,7 @@ from theory.stats import fit_line
 
 @dataclass(frozen=True)
 class Config:
-    horizons: tuple = (50, 100, 200, 400, 800, 1600)
+    horizons: tuple = (50, 100, 200, 400, 800, 1600)  # declared before the first run
     drifts: tuple = ("lipschitz", "logistic")
     n_prompts: int = 100
     group_size: int = 4

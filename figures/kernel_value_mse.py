@@ -61,7 +61,7 @@ def specs(cfg: Config) -> dict:
     declare the same logistic sweeps and share them)."""
     out = {}
     for d in cfg.drifts:
-        for g in cfg.group_sizes:
+        for g in (cfg.group_sizes if d == cfg.drifts[0] else cfg.judged):
             kw = dict(drift=d, n_prompts=cfg.n_prompts, batch_size=cfg.batch_size, group_size=g,
                       n_steps=cfg.n_steps, reuse=cfg.reuse, n_runs=cfg.n_runs, baselines=baselines(),
                       ends=PAPER_STEPS, length=cfg.reuse)
