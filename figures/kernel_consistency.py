@@ -125,6 +125,7 @@ def draw(data):
         ax.loglog(pts["n"], ref, "k:", lw=1, label="slope -2/3")
         ax.set(xlabel="past observations N of the prompt", ylabel="value MSE (last 10% of steps)",
                title=f"{d} drift, G = {cfg['group_size']}, h = N^(-1/3)")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
