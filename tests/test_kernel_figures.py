@@ -5,7 +5,6 @@ from dataclasses import asdict
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pytest
 
 import figures.kernel_bandwidth as bandwidth
 import figures.kernel_closed_loop as closed_loop
@@ -133,9 +132,10 @@ def test_closed_loop_verdicts():
     assert _verdicts(closed_loop, _loop_data(0.9, "peak", 0.7, 0.9, drop=0.009)) == [INCONCLUSIVE, INCONCLUSIVE]
 
 
-@pytest.mark.parametrize("mod", [value_mse, gradient, bandwidth, consistency, closed_loop])
-def test_specs_are_declarative(mod):
-    cfg = mod.FAST if hasattr(mod, "FAST") else value_mse.FAST
-    spec = mod.specs(cfg) if hasattr(mod, "specs") else None
-    if spec is not None:
-        assert all(isinstance(kw, dict) and "baselines" in kw for kw in spec.values())
+def test_gradient_and_bandwidth_share_the_value_sweeps():
+    """The three Table-1 figures declare identical units, so one computation serves all three."""
+    from figures.kernel_common import unit_key
+    shared = {unit_key(kw) for kw in value_mse.specs(value_mse.FAST).values()}
+    grad = gradient.specs(value_mse.FAST)
+    assert {unit_key(grad[f"logistic|{g}"]) for g in value_mse.FAST.judged} <= shared
+    assert len({unit_key(kw) for kw in closed_loop.specs(closed_loop.FAST).values()}) == len(closed_loop.RUNS)
