@@ -9,13 +9,11 @@ Run: ``rlvr-lab reproduce --only kernel_bandwidth``.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import matplotlib.pyplot as plt
 import numpy as np
 
 import figures.kernel_value_mse as value_fig
-from figures.base import Figure
+from figures.base import Figure, Layout, config_dict
 from figures.kernel_common import BASELINE_COLORS, H_GRID, run_units
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict, judge_interval
 from theory.stats import bootstrap_ci
@@ -38,10 +36,9 @@ CLAIMS = (
 )
 
 
-def compute(ctx) -> dict:
-    cfg = value_fig.FULL if ctx.full else value_fig.FAST
+def compute(ctx, cfg) -> dict:
     shared = value_fig.specs(cfg)
-    return {"config": asdict(cfg), "grid": list(H_GRID),
+    return {"config": config_dict(cfg), "grid": list(H_GRID),
             "units": run_units(ctx, {f"logistic|{g}": shared[f"logistic|{g}"] for g in cfg.judged})}
 
 
@@ -95,9 +92,9 @@ def evaluate(data) -> list:
                     f"judged at G = {g0}; other G reported")]
 
 
-def draw(data):
+def draw(data, axes):
     cfg, grid = data["config"], data["grid"]
-    fig, axes = plt.subplots(1, len(cfg["judged"]), figsize=(5.5 * len(cfg["judged"]), 4.2), squeeze=False)
+    axes = np.atleast_2d(axes)
     for ax, g in zip(axes[0], cfg["judged"]):
         c = curves(data["units"][f"logistic|{g}"], grid)
         for kern, color in zip(KERNELS, ("tab:green", "tab:purple")):
@@ -110,10 +107,9 @@ def draw(data):
         ax.set(xscale="log", yscale="log", xlabel="relative bandwidth h", ylabel="value MSE x 1e-3",
                title=f"logistic drift, G = {g}")
     axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="kernel_bandwidth", title="Paper C: value MSE against the bandwidth, two kernels",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=value_fig.FAST, full=value_fig.FULL, layout=Layout(1, 2, (11, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Figure 3 in simulation on the shared logistic sweeps.")

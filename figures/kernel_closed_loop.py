@@ -17,14 +17,14 @@ Run: ``rlvr-lab reproduce --only kernel_closed_loop``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, config_dict
 from figures.kernel_common import PRIMARY, run_units
-from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
+from theory.claims import Claim, Verdict, judge
 from theory.stats import bootstrap_ci
 
 
@@ -78,10 +78,9 @@ def specs(cfg: Config) -> dict:
             for name, (g, drv, j) in RUNS.items()}
 
 
-def compute(ctx) -> dict:
-    cfg = FULL if ctx.full else FAST
+def compute(ctx, cfg) -> dict:
     units = run_units(ctx, specs(cfg))
-    return {"config": asdict(cfg), "accuracy": {k: u["accuracy"] for k, u in units.items()}}
+    return {"config": config_dict(cfg), "accuracy": {k: u["accuracy"] for k, u in units.items()}}
 
 
 def _final(acc, tail):
@@ -116,12 +115,8 @@ def evaluate(data) -> list:
     u1.update({"decline_kae": list(ck), "decline_reinforce": list(cr)})
     for name in ("KAE G=1", "REINFORCE", "REINFORCE + schedule"):
         m1[f"final_acc[{name}]"] = float(_final(acc[name], tail).mean())
-    if ci[1] < 0 or cr[1] < tol or ck[0] > tol:
-        v1 = NOT_SUPPORTED
-    elif ci[0] > 0 and cr[0] > tol and ck[1] < tol:
-        v1 = SUPPORTED
-    else:
-        v1 = INCONCLUSIVE
+    v1 = judge(supported=ci[0] > 0 and cr[0] > tol and ck[1] < tol,
+               not_supported=ci[1] < 0 or cr[1] < tol or ck[0] > tol)
     m2, u2 = {}, {}
     cis = []
     for kae, base, seed in (("KAE G=1", "REINFORCE + schedule", 4), ("KAE G=4", "GRPO + schedule", 5)):
@@ -133,15 +128,13 @@ def evaluate(data) -> list:
     gap = np.asarray(acc["KAE G=4"]).mean(axis=0) - np.asarray(acc["GRPO + schedule"]).mean(axis=0)
     below = np.nonzero(gap <= 0)[0]
     m2["first_step_from_which_kae_stays_above_grpo_schedule"] = int(below[-1] + 2) if below.size else 1
-    v2 = (NOT_SUPPORTED if any(c[1] < 0 for c in cis) else
-          SUPPORTED if all(c[0] > 0 for c in cis) else INCONCLUSIVE)
+    v2 = judge(supported=all(c[0] > 0 for c in cis), not_supported=any(c[1] < 0 for c in cis))
     n = {"runs": cfg["n_runs"], "steps": cfg["n_steps"], "prompts": cfg["n_prompts"]}
     return [Verdict(CLAIMS[0], v1, m1, u1, n), Verdict(CLAIMS[1], v2, m2, u2, n)]
 
 
-def draw(data):
+def draw(data, axes):
     acc = data["accuracy"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     style = {"KAE": ("tab:green", "-"), "REINFORCE": ("tab:red", "-"), "REINFORCE + schedule": ("tab:red", "--"),
              "GRPO": ("tab:blue", "-"), "GRPO + schedule": ("tab:blue", "--")}
     for ax, names, title in ((axes[0], ("KAE G=1", "REINFORCE", "REINFORCE + schedule"), "single stream, G = 1"),
@@ -156,10 +149,9 @@ def draw(data):
             ax.fill_between(x, m - 2 * se, m + 2 * se, color=color, alpha=0.15, lw=0)
         ax.set(xlabel="step", ylabel="mean success probability over prompts", title=title)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="kernel_closed_loop", title="Paper C: closed-loop training with KAE, REINFORCE and GRPO",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (11, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Single-stream (G = 1) and schedule ablation on the endogenous bandit.")

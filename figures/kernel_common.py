@@ -1,16 +1,20 @@
 """Paper C figures: the declarative unit of work (one simulate.kernel sweep) and shared statistics.
 
-A unit is the module-level :func:`sweep_unit` with keyword arguments; its cache key is the sorted
-kwargs, and its seed is derived from the key, so two figures that declare the same sweep (the value
-and gradient figures) share one computation. Intervals are percentile bootstraps over independent
+A unit is the module-level :func:`sweep_unit` with keyword arguments (a kit-v2 ``Unit``); its seed
+is derived from the kwargs, so figures that declare the same sweep (value, gradient, bandwidth)
+simulate the very same rollouts. Intervals are percentile bootstraps over independent
 runs (theory.stats.bootstrap_ci), the run being the unit of replication.
 """
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
+from figures.base import Unit
 from simulate.kernel import Method, simulate
+from theory.records import to_jsonable
 from theory.stats import bootstrap_ci
 
 __all__ = ["sweep_unit", "baselines", "H_GRID", "PRIMARY", "PRIMARY_H", "run_units", "block_mask", "reduction_ci", "unit_key", "PAPER_STEPS", "BASELINE_COLORS"]
@@ -53,17 +57,16 @@ def sweep_unit(*, baselines, ends=PAPER_STEPS, length=10, **kw) -> dict:
 
 
 def unit_key(kw: dict) -> str:
-    return "kernel|" + "|".join(f"{k}={kw[k]!r}" for k in sorted(kw))
+    """Canonical text of a sweep's kwargs: its seed is derived from it, so two figures declaring
+    the same sweep simulate the same rollouts (common random numbers across figures)."""
+    return json.dumps(to_jsonable(kw), sort_keys=True)
 
 
 def run_units(ctx, specs: dict) -> dict:
-    """Run every declared unit ``name -> kwargs`` through ``ctx.unit`` (resumable, cached)."""
-    out = {}
-    for name, kw in specs.items():
-        key = unit_key(kw)
-        seed = ctx.seed_for("kernel-sweep", key) % 2**62
-        out[name] = ctx.unit(key + f"|seed={seed}", lambda kw=kw, seed=seed: sweep_unit(seed=seed, **kw))
-    return out
+    """``ctx.units`` over the declared sweeps ``label -> kwargs`` (kit v2: cached, resumable, any
+    executor); each sweep's seed is ``ctx.seed_for("kernel-sweep", unit_key(kwargs))``."""
+    return ctx.units({label: Unit(sweep_unit, seed=ctx.seed_for("kernel-sweep", unit_key(kw)) % 2**62, **kw)
+                      for label, kw in specs.items()})
 
 
 def block_mask(steps, ends, length: int) -> np.ndarray:

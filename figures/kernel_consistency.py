@@ -13,12 +13,12 @@ Run: ``rlvr-lab reproduce --only kernel_consistency``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, config_dict
 from figures.kernel_common import BASELINE_COLORS, run_units
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict, judge_interval
 from theory.kernel import optimal_bandwidth, stone_exponent
@@ -68,9 +68,8 @@ def specs(cfg: Config) -> dict:
     return out
 
 
-def compute(ctx) -> dict:
-    cfg = FULL if ctx.full else FAST
-    return {"config": asdict(cfg), "units": run_units(ctx, specs(cfg))}
+def compute(ctx, cfg) -> dict:
+    return {"config": config_dict(cfg), "units": run_units(ctx, specs(cfg))}
 
 
 def points(data, drift) -> dict:
@@ -111,9 +110,9 @@ def evaluate(data) -> list:
                     f"judged on the {cfg['drifts'][0]} drift")]
 
 
-def draw(data):
+def draw(data, axes):
     cfg = data["config"]
-    fig, axes = plt.subplots(1, len(cfg["drifts"]), figsize=(5.5 * len(cfg["drifts"]), 4.2), squeeze=False)
+    axes = np.atleast_2d(axes)
     for ax, d in zip(axes[0], cfg["drifts"]):
         pts = points(data, d)
         for key, color in (("grpo", BASELINE_COLORS["grpo"]), ("kae:tri", "tab:green"), ("kae:exp", "tab:purple")):
@@ -127,10 +126,9 @@ def draw(data):
                title=f"{d} drift, G = {cfg['group_size']}, h = N^(-1/3)")
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="kernel_consistency", title="Paper C: KAE is consistent, GRPO is not",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (11, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="MSE against past observations N, log-log, with fitted slopes.")

@@ -12,13 +12,11 @@ Run: ``rlvr-lab reproduce --only kernel_gradient``.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import matplotlib.pyplot as plt
 import numpy as np
 
 import figures.kernel_value_mse as value_fig
-from figures.base import Figure
+from figures.base import Figure, Layout, config_dict
 from figures.kernel_common import BASELINE_COLORS, PRIMARY, reduction_ci, run_units
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict, judge_interval
 
@@ -48,9 +46,8 @@ def specs(cfg) -> dict:
     return out
 
 
-def compute(ctx) -> dict:
-    cfg = value_fig.FULL if ctx.full else value_fig.FAST
-    return {"config": asdict(cfg), "units": run_units(ctx, specs(cfg))}
+def compute(ctx, cfg) -> dict:
+    return {"config": config_dict(cfg), "units": run_units(ctx, specs(cfg))}
 
 
 def _diff_ci(v_kae, v_grpo, g_kae, g_grpo, seed):
@@ -92,9 +89,8 @@ def evaluate(data) -> list:
                     "K = 2 rows are the two-response bandit (secondary)")]
 
 
-def draw(data):
+def draw(data, axes):
     cfg, units = data["config"], data["units"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     labs = ("oracle", "grpo", "global", PRIMARY)
     width = 0.2
     for ax, key in zip(axes, ("logistic", "logistic-K2")):
@@ -111,10 +107,9 @@ def draw(data):
         ax.set(ylabel="gradient MSE vs exact gradient",
                title="K = 32 responses (primary)" if key == "logistic" else "K = 2 responses (secondary)")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="kernel_gradient", title="Paper C: gradient MSE against the exact bandit gradient",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=value_fig.FAST, full=value_fig.FULL, layout=Layout(1, 2, (11, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Table 2 in simulation, sharing the logistic sweeps of kernel_value_mse.")

@@ -14,12 +14,12 @@ Run: ``rlvr-lab reproduce --only kernel_value_mse``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, config_dict
 from figures.kernel_common import BASELINE_COLORS, PAPER_STEPS, PRIMARY, baselines, reduction_ci, run_units
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict, judge_interval
 
@@ -71,9 +71,8 @@ def specs(cfg: Config) -> dict:
     return out
 
 
-def compute(ctx) -> dict:
-    cfg = FULL if ctx.full else FAST
-    return {"config": asdict(cfg), "units": run_units(ctx, specs(cfg))}
+def compute(ctx, cfg) -> dict:
+    return {"config": config_dict(cfg), "units": run_units(ctx, specs(cfg))}
 
 
 def table(unit: dict, metric: str = "value") -> dict:
@@ -122,11 +121,10 @@ def evaluate(data) -> list:
                     "reductions pooled over the blocks ending at steps 10, 90, 170; per-step and other drifts reported")]
 
 
-def draw(data):
+def draw(data, axes):
     cfg, units = data["config"], data["units"]
     panels = [("logistic", g) for g in cfg["group_sizes"]] + [(d, g) for d in cfg["drifts"][1:] for g in cfg["judged"]]
-    ncol = max(len(cfg["group_sizes"]), 4)
-    fig, axes = plt.subplots(2, ncol, figsize=(3.6 * ncol, 6.6), squeeze=False)
+    axes = np.atleast_2d(axes)
     for ax, (d, g) in zip(axes.ravel(), panels):
         u = units[f"{d}|{g}"]
         steps = np.asarray(u["steps"])
@@ -147,10 +145,9 @@ def draw(data):
     axes[0, 0].legend(fontsize=7)
     for ax in axes.ravel()[len(panels):]:
         ax.axis("off")
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="kernel_value_mse", title="Paper C: value MSE of GRPO, global mean and KAE on identical rollouts",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(2, 4, (14.4, 6.6)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Table 1 in simulation: value MSE by step, reductions at the paper's steps.")

@@ -1,8 +1,6 @@
 """Paper C figures: every verdict each evaluate() can return is reached on synthetic data (the rules
 can fail), and draw() runs headless on the same data."""
 
-from dataclasses import asdict
-
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -11,7 +9,9 @@ import figures.kernel_closed_loop as closed_loop
 import figures.kernel_consistency as consistency
 import figures.kernel_gradient as gradient
 import figures.kernel_value_mse as value_mse
+from figures.base import config_dict
 from figures.kernel_common import H_GRID, PRIMARY
+from figures.runner import canonical, draw
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 
 R = 8
@@ -19,9 +19,10 @@ LABELS = ["oracle", "grpo", "global", PRIMARY]
 
 
 def _verdicts(mod, data):
+    data = canonical(data)  # what the runner hands evaluate/draw
     out = mod.evaluate(data)
     assert [v.claim.id for v in out] == [c.id for c in mod.FIGURE.claims]
-    plt.close(mod.draw(data))
+    plt.close(draw(mod.FIGURE, data))
     return [v.verdict for v in out]
 
 
@@ -48,7 +49,7 @@ def _value_data(kae_over_grpo, global_over_kae, noise=0.01, grad=(1.0, 0.93, 0.6
              for i, k in enumerate(value_mse.specs(cfg))}
     for g in cfg.judged:
         units[f"logistic-K2|{g}"] = units[f"logistic|{g}"]
-    return {"config": asdict(cfg), "units": units}
+    return {"config": config_dict(cfg), "units": units}
 
 
 def test_value_mse_verdicts():
@@ -73,7 +74,7 @@ def _bw_data(curve_tri, curve_exp, noise=0.02):
         base = np.concatenate([[0.0, 0.05, 0.07], curve_tri, curve_exp])
         units[f"logistic|{g}"] = {"labels": labels,
                                   "all_value": base * np.exp(noise * rng.standard_normal((R, base.size)))}
-    return {"config": asdict(value_mse.FAST), "grid": list(H_GRID), "units": units}
+    return {"config": config_dict(value_mse.FAST), "grid": list(H_GRID), "units": units}
 
 
 def test_bandwidth_verdicts():
@@ -95,7 +96,7 @@ def _cons_data(slope, grpo_slope=0.0, noise=0.01):
             x = np.array([0.0, 0.05 * (n / 200) ** grpo_slope, 0.005 * (n / 200) ** slope, 0.004 * (n / 200) ** slope])
             units[f"{d}|{t}"] = {"labels": ["oracle", "grpo", "kae:tri:0.1", "kae:exp:0.1"], "n_obs": np.full(R, n),
                                  "all_value": x * np.exp(noise * rng.standard_normal((R, 4)))}
-    return {"config": asdict(cfg), "units": units}
+    return {"config": config_dict(cfg), "units": units}
 
 
 def test_consistency_verdicts():
@@ -122,7 +123,7 @@ def _loop_data(kae_final, rf_kind, rf_final, sched_final, noise=0.003, drop=0.05
            "REINFORCE + schedule": _curve("rise", sched_final, noise, rng),
            "KAE G=4": _curve("rise", kae_final, noise, rng), "GRPO": _curve("rise", 0.8, noise, rng),
            "GRPO + schedule": _curve("rise", sched_final, noise, rng)}
-    return {"config": asdict(closed_loop.FAST), "accuracy": acc}
+    return {"config": config_dict(closed_loop.FAST), "accuracy": acc}
 
 
 def test_closed_loop_verdicts():
