@@ -29,10 +29,10 @@ import numpy as np
 
 from figures.base import Figure, Layout
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
-from theory.estimators import ESTIMATORS, advantages, effective_weight
+from theory.estimators import ESTIMATORS, FamilyView, advantages, effective_weight
 
-SYMMETRIC = ("reinforce", "dr_grpo", "rloo", "grpo", "dapo")
-ASYMMETRIC = ("linear_r", "sqrt_r", "uniform_r", "plateau_r")
+SYMMETRIC = FamilyView("raw", "centred", "std")  # live registry families (theory.estimators)
+ASYMMETRIC = FamilyView("weight")
 
 
 @dataclass(frozen=True)

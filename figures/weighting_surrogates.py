@@ -11,6 +11,7 @@ Run: ``rlvr-lab reproduce --only weighting_surrogates``.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -68,8 +69,8 @@ def evaluate(data) -> list:
 
 def draw(data, axes):
     rho = np.array(data["rho"])
-    colors = dict(zip(WEIGHTINGS, plt.cm.tab10.colors))
-    styles = dict(zip(WEIGHTINGS, ["-", "--", ":", "-", "--", "-", "-", "-", "-"]))  # equal curves stay visible
+    colors = dict(zip(WEIGHTINGS, itertools.cycle(plt.cm.tab10.colors)))  # any number of registry entries
+    styles = dict(zip(WEIGHTINGS, itertools.chain(["-", "--", ":", "-", "--"], itertools.repeat("-"))))  # equal curves stay visible
     for m in WEIGHTINGS:
         axes[0].plot(rho, data["omega"][m], color=colors[m], ls=styles[m], label=m)
         axes[1].plot(rho, data["surrogate"][m], color=colors[m], ls=styles[m], label=m)

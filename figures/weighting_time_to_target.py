@@ -22,13 +22,14 @@ import numpy as np
 from figures.base import Figure, Layout, Unit
 from simulate.weighting_targets import time_to_target_runs
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, Claim, Verdict, judge, judge_interval
+from theory.estimators import FamilyView
 from theory.stats import finite_mean_se
 from theory.weighting import lower_bound, time_to_target
 
 
 @dataclass(frozen=True)
 class Config:
-    methods: tuple = ("rloo", "grpo", "linear_r", "sqrt_r", "uniform_r", "plateau_r")
+    methods: tuple = FamilyView("weight", include=("rloo", "grpo"))  # + every weight entry, live
     rho0: tuple = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6)
     primary: tuple = (0.05, 0.1, 0.2, 0.4)  # rho0 values the verdicts use (declared in advance)
     rho1: float = 0.9

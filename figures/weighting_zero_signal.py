@@ -22,7 +22,7 @@ import numpy as np
 from figures.base import Figure, Layout, Unit
 from simulate.weighting import simulate
 from theory.claims import NOT_SUPPORTED, SUPPORTED, Claim, Verdict
-from theory.estimators import ESTIMATORS, effective_weight
+from theory.estimators import ESTIMATORS, FamilyView, effective_weight
 from theory.weighting import WEIGHTINGS, budget_scale
 
 
@@ -37,8 +37,8 @@ class Config:
 
 FAST = Config()
 FULL = Config(n_prompts=40000)
-ASYMMETRIC = tuple(n for n in WEIGHTINGS if ESTIMATORS[n].unit_interval)  # the paper-B family
-SYMMETRIC = tuple(n for n in WEIGHTINGS if n not in ASYMMETRIC)
+ASYMMETRIC = FamilyView("weight")  # the paper-B family, live (theory.estimators)
+SYMMETRIC = FamilyView("raw", "centred", "std")
 
 CLAIMS = (
     Claim("B.zero-success-signal",
