@@ -24,7 +24,7 @@ BASELINE_COLORS = {"oracle": "k", "grpo": "tab:blue", "global": "tab:red"}
 
 
 H_GRID = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 4.0)  # bandwidths swept by the shared sweep
-PRIMARY_H = 0.2  # the registry's default bandwidth (theory.kae.OPTIONS), declared as the primary KAE
+PRIMARY_H = 0.2  # the registry's default bandwidth (theory.kernel.OPTIONS), declared as the primary KAE
 PRIMARY = f"kae:tri:{PRIMARY_H:g}"
 
 

@@ -10,7 +10,7 @@ on the IDENTICAL rollouts:
 - ``grpo``: the leave-one-out group mean (the registry's ``rloo`` kernel, V_hat = Z - A; G = 1 gives
   the singleton convention's baseline 0);
 - ``global``: REINFORCE++'s global batch mean of all B G rewards;
-- ``kae``: the registry's ``theory.kae.kae_row`` on the prompt's history, for any grid of kernels
+- ``kae``: the registry's ``theory.kernel.kae_row`` on the prompt's history, for any grid of kernels
   and bandwidths.
 
 Drifts of V_i(x) [R] (s = i / horizon, prompt parameters a ~ N(-0.5, 1.5^2), b ~ U(0, 4),
@@ -36,7 +36,7 @@ B G traces; gradient MSE ||g_hat - grad V||^2 against the EXACT gradient grad_z 
 closed-loop accuracy = mean over all P prompts of V (before the iteration's update).
 
 State and cost: each prompt's history is kept in place in a chronological buffer of 2 capacity
-entries (the last ``capacity`` are visible, as theory.kae.KernelHistory's ring buffer); the
+entries (the last ``capacity`` are visible, as theory.kernel.KernelHistory's ring buffer); the
 triangular kernel starts at the first entry inside its window (binary search), so an iteration costs
 O(B x window), never the whole history. Randomness: uniform(seed, (run T + i - 1)(P + 1) + slot, k),
 slot p for prompt p's rollouts, slot P for the minibatch draw (simulate.rng), so one seed gives the
@@ -55,7 +55,7 @@ from simulate.rng import stream_key, uniform_at
 from simulate.weighting import _categorical, _softmax, initial_logits
 from theory.checks import check_choice, check_int, check_real
 from theory.estimators import RLOO, advantage_row, resolve
-from theory.kae import KERNELS, TRIANGULAR, kae_row
+from theory.kernel import KERNELS, TRIANGULAR, kae_row
 
 __all__ = ["DRIFTS", "Method", "methods", "prompt_parameters", "true_value", "KernelRun", "simulate"]
 

@@ -15,25 +15,109 @@ KAE             sum_j w_j Z_j / sum_j w_j over history and group            O(h^
                 (w = K((i - I_j)/(i h)); group others at K(0))                + O(1/(N h))   [V]
 ==============  ==========================================================  =========================
 
-The Numba kernel of KAE is ``theory.kae.kae_row`` (the registry's stateful entry); this module
-reuses it and adds the closed forms. Choices the notes leave open, stated here [R]:
+The registry entry ``kae`` (theory.estimators) is defined here: the Numba kernel ``kae_row`` over
+one group, and :func:`advantages` over a batch with its state (theory.kernel_history.KernelHistory,
+``new_state("kae")``). Choices the notes leave open [R]:
 
+- M = 0 (G = 1 and no history in the window): the baseline is 0, so A = Z (plain REINFORCE).
+- Rows of one call are processed in order; each pushes its rewards at iteration i after its own
+  advantages are computed, so a prompt repeated within a batch sees the earlier copy with u = 0.
+- The history keeps the last ``capacity`` rewards of each prompt.
 - The kernels are one-sided in practice (lags i - I_j >= 0), so their first moment is non-zero and
   their order is s = 1: the bias is O(h) even for a smoother (p > 1) drift, and the Stone rate
   -2p/(2p+1) is reachable only for p <= 1 with these kernels (p = 1 gives -2/3).
 - The normaliser M is the total kernel weight (notes C.3 [S/R]).
+
+Use (through the registry)::
+
+    hist = new_state("kae", capacity=4096)
+    A = advantages("kae", rewards, prompt_ids=ids, step=i, state=hist, bandwidth=0.2)
+    saved = hist.to_dict(); hist = state_from_dict("kae", saved)
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from theory.checks import check_choice, check_int, check_probabilities, check_real
-from theory.kae import EXPONENTIAL, KERNELS, TRIANGULAR, kae_row
+from theory.checks import (bool_option, check_choice, check_int, check_probabilities, check_real,
+                          choice_option, int_option, real_option)
+from theory.kernel_history import KernelHistory, _push
 
-__all__ = ["kernel_weight", "kae_values", "nw_variance", "grpo_loo_mse", "global_mean_mse",
-           "heterogeneity_bias", "bias_order", "variance_order", "optimal_bandwidth", "stone_exponent",
+__all__ = ["KernelHistory", "kae_row", "OPTIONS", "advantages", "new_history", "kernel_weight", "kae_values",
+           "nw_variance", "grpo_loo_mse", "global_mean_mse", "heterogeneity_bias", "bias_order", "variance_order", "optimal_bandwidth", "stone_exponent",
            "KERNELS", "TRIANGULAR", "EXPONENTIAL"]
+
+TRIANGULAR, EXPONENTIAL = 0, 1
+KERNELS = {"triangular": TRIANGULAR, "exponential": EXPONENTIAL}
+#: The registry entry's options and domains (validated by theory.estimators before any call here).
+#: ``capacity`` sizes a new history (new_state); estimate() accepts and ignores it.
+OPTIONS = {"bandwidth": real_option(0.2, low=0.0, open_low=True),
+           "kernel": choice_option("triangular", tuple(KERNELS)),
+           "decay": real_option(0.5, low=0.0, high=1.0, open_low=True, open_high=True),
+           "update": bool_option(True),
+           "capacity": int_option(4096, low=1)}
+
+
+@njit(cache=True)
+def _kernel(kernel_code, u, decay):
+    if kernel_code == TRIANGULAR:
+        return max(1.0 - u, 0.0)
+    return decay ** abs(u)
+
+
+@njit(cache=True)
+def kae_row(r, step, h_iter, h_reward, n_hist, bandwidth, kernel_code, decay, out):
+    """KAE advantages of one group ``r`` (G,) at iteration ``step`` >= 1 given ``n_hist`` history entries."""
+    num = 0.0
+    den = 0.0
+    scale = step * bandwidth
+    for j in range(n_hist):
+        k = _kernel(kernel_code, (step - h_iter[j]) / scale, decay)
+        num += k * h_reward[j]
+        den += k
+    g = r.shape[0]
+    total = 0.0
+    for k in range(g):
+        total += r[k]
+    k0 = _kernel(kernel_code, 0.0, decay)
+    for k in range(g):
+        m = den + k0 * (g - 1)
+        out[k] = r[k] - (num + k0 * (total - r[k])) / m if m > 0.0 else r[k]
+
+
+def new_history(*, capacity=4096, **_options) -> KernelHistory:
+    """The entry's ``make_state``: an empty history (the other options do not shape it)."""
+    return KernelHistory(capacity)
+
+
+def advantages(rewards: np.ndarray, *, prompt_ids, step, state, bandwidth=0.2, kernel="triangular",
+               decay=0.5, update=True, capacity=None) -> np.ndarray:
+    """KAE advantages of validated ``rewards`` (P, G); pushes the rewards into ``state`` if ``update``.
+
+    Options arrive validated by the registry; ``capacity`` belongs to the state (ignored here).
+    """
+    if not isinstance(state, KernelHistory):
+        raise ValueError("state must be a theory.kernel.KernelHistory (new_state('kae') or state_from_dict)")
+    step = check_int("step", step, low=1)
+    code = KERNELS[kernel]
+    ids = np.asarray(prompt_ids).tolist() if not isinstance(prompt_ids, (list, tuple)) else list(prompt_ids)
+    if not isinstance(ids, list) or len(ids) != rewards.shape[0]:
+        raise ValueError(f"prompt_ids must have one id per row of rewards ({rewards.shape[0]}); got {ids!r}")
+    for pid in ids:
+        try:
+            hash(pid)
+        except TypeError:
+            raise ValueError(f"prompt_ids must be hashable ids (int or str); got {pid!r}") from None
+    history = state
+    out = np.empty_like(rewards)
+    for p, pid in enumerate(ids):
+        s = history.slot(pid)
+        n = int(min(history.count[s], history.capacity))
+        kae_row(rewards[p], step, history.iters[s], history.rewards[s], n, bandwidth, code, decay, out[p])
+        if update:
+            history.count[s] = _push(rewards[p], float(step), history.iters[s], history.rewards[s], history.count[s])
+    return out
 
 
 def kernel_weight(u, kernel: str = "triangular", decay: float = 0.5) -> np.ndarray:
@@ -66,7 +150,7 @@ def kae_values(rewards, step: int, hist_iters=(), hist_rewards=(), *, bandwidth:
     with the relative bandwidth h > 0 (the window is a fraction h of the elapsed training).
     Domain: ``rewards`` (G,) real, ``step`` = i >= 1, history iterations in [1, i]. Empty history:
     the leave-one-out (RLOO) mean [R]; M = 0 (G = 1, nothing in the window): 0 [R]. Computed by
-    the registry's Numba kernel ``theory.kae.kae_row`` (V_hat = Z - A).
+    the registry's Numba kernel :func:`kae_row` (V_hat = Z - A).
 
     >>> kae_values([1.0, 0.0, 1.0], step=1).tolist()          # empty history: RLOO mean
     [0.5, 1.0, 0.5]
