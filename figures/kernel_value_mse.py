@@ -107,6 +107,13 @@ def evaluate(data) -> list:
                 unc[f"reduction_vs_{base}@G={g},step={step}"] = list(c)
         for lab in ("grpo", "global", PRIMARY):
             measured[f"mse_x1e3[{lab}]@G={g}"] = float(t[lab].mean() * 1e3)
+        # sensitivity (reported, not judged): the pooled reduction vs GRPO at every swept bandwidth
+        u = units[f"logistic|{g}"]
+        blocks = np.asarray(u["block_value"], dtype=np.float64).mean(axis=1)  # (R, M)
+        grpo = blocks[:, u["labels"].index("grpo")]
+        for lab in u["labels"]:
+            if lab.startswith("kae:"):
+                measured[f"sensitivity:reduction_vs_grpo[{lab}]@G={g}"] = float(1 - blocks[:, u["labels"].index(lab)].mean() / grpo.mean())
     for d in cfg["drifts"][1:]:
         for g in cfg["judged"]:
             t = table(units[f"{d}|{g}"])
