@@ -17,7 +17,8 @@ from simulate.kernel import Method, simulate
 from theory.records import to_jsonable
 from theory.stats import bootstrap_ci
 
-__all__ = ["sweep_unit", "baselines", "H_GRID", "PRIMARY", "PRIMARY_H", "run_units", "block_mask", "reduction_ci", "unit_key", "PAPER_STEPS", "BASELINE_COLORS"]
+__all__ = ["sweep_unit", "baselines", "H_GRID", "PRIMARY", "PRIMARY_H", "run_units", "block_mask", "reduction_ci",
+           "unit_key", "PAPER_STEPS", "BASELINE_COLORS"]
 
 PAPER_STEPS = (10, 90, 170)  # Table 1's steps (notes C.5)
 BASELINE_COLORS = {"oracle": "k", "grpo": "tab:blue", "global": "tab:red"}
@@ -50,9 +51,11 @@ def sweep_unit(*, baselines, ends=PAPER_STEPS, length=10, **kw) -> dict:
            "curve_grad": run.grad_mse.mean(axis=0)}
     for name, x in (("value", run.value_mse), ("grad", run.grad_mse), ("dev", run.grad_dev)):
         out[f"all_{name}"] = x.mean(axis=1)
-        out[f"block_{name}"] = np.stack([x[:, block_mask(run.steps, [e], length)].mean(axis=1)
-                                         if np.any(block_mask(run.steps, [e], length)) else np.full(x[:, 0].shape, np.nan)
-                                         for e in ends], axis=1)
+        cols = []
+        for e in ends:
+            m = block_mask(run.steps, [e], length)
+            cols.append(x[:, m].mean(axis=1) if m.any() else np.full(x[:, 0].shape, np.nan))
+        out[f"block_{name}"] = np.stack(cols, axis=1)
     return out
 
 

@@ -116,7 +116,8 @@ def evaluate(data) -> list:
         grpo = blocks[:, u["labels"].index("grpo")]
         for lab in u["labels"]:
             if lab.startswith("kae:"):
-                measured[f"sensitivity:reduction_vs_grpo[{lab}]@G={g}"] = float(1 - blocks[:, u["labels"].index(lab)].mean() / grpo.mean())
+                kae = blocks[:, u["labels"].index(lab)]
+                measured[f"sensitivity:reduction_vs_grpo[{lab}]@G={g}"] = float(1 - kae.mean() / grpo.mean())
     for d in list(cfg["drifts"][1:]) + ["logistic-J1"]:
         for g in cfg["judged"]:
             t = table(units[f"{d}|{g}"])
@@ -128,7 +129,8 @@ def evaluate(data) -> list:
                else SUPPORTED if all(j == SUPPORTED for j in judgements) else INCONCLUSIVE)
     return [Verdict(CLAIMS[0], verdict, measured, unc,
                     {"runs": cfg["n_runs"], "prompts_per_batch": cfg["batch_size"], "steps": cfg["n_steps"]},
-                    "reductions pooled over the blocks ending at steps 10, 90, 170; per-step and other drifts reported")]
+                    "reductions pooled over the blocks ending at steps 10, 90, 170; per-step, other drifts, "
+                    "J = 1 and other bandwidths reported")]
 
 
 def draw(data, axes):

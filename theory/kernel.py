@@ -45,8 +45,8 @@ from theory.checks import (bool_option, check_choice, check_int, check_probabili
 from theory.kernel_history import KernelHistory, _push
 
 __all__ = ["KernelHistory", "kae_row", "OPTIONS", "advantages", "new_history", "kernel_weight", "kae_values",
-           "nw_variance", "grpo_loo_mse", "global_mean_mse", "heterogeneity_bias", "bias_order", "variance_order", "optimal_bandwidth", "stone_exponent",
-           "KERNELS", "TRIANGULAR", "EXPONENTIAL"]
+           "nw_variance", "grpo_loo_mse", "global_mean_mse", "heterogeneity_bias", "bias_order", "variance_order",
+           "optimal_bandwidth", "stone_exponent", "KERNELS", "TRIANGULAR", "EXPONENTIAL"]
 
 TRIANGULAR, EXPONENTIAL = 0, 1
 KERNELS = {"triangular": TRIANGULAR, "exponential": EXPONENTIAL}
