@@ -206,10 +206,10 @@ def test_b_figures_method_lists_follow_the_registry(square):
     assert NAME in eff.ASYMMETRIC and NAME in zero.ASYMMETRIC and NAME in ttt.FAST.methods
     assert NAME not in eff.SYMMETRIC
     assert copy.deepcopy(ttt.FAST).methods[-1] == NAME  # a config copy is a plain tuple snapshot
-    data = eff.compute(RunContext(seed=0))
+    data = eff.compute(RunContext(seed=0), eff.FIGURE.config)
     assert data["population"][NAME][0] == 1.0 and max(data["all_fail_adv"][NAME]) < 0
     assert all(v.verdict == "supported" for v in eff.evaluate(data))
-    assert NAME in sur.compute(RunContext(seed=0))["surrogate"]
+    assert NAME in sur.compute(RunContext(seed=0), sur.FIGURE.config)["surrogate"]
 
 
 def test_one_compiled_specialisation_serves_every_runtime_weight(square):
@@ -224,7 +224,7 @@ def test_one_compiled_specialisation_serves_every_runtime_weight(square):
     np.testing.assert_allclose(a, [[(2 / 3) ** 3 * 3 / 1, -(2 / 3) ** 3 * 3 / 2, -(2 / 3) ** 3 * 3 / 2]], rtol=1e-12)
 
 
-def test_numba_cache_stamp_covers_the_kernel_packages(tmp_path, monkeypatch):
+def test_numba_cache_stamp_covers_the_kernel_packages(tmp_path):
     """Every cached kernel of theory/ and simulate/ is stamped with the hash of both packages'
     sources, so editing the registry's kernel recompiles the simulators that inline it."""
     for fn in (S._pg_kernel, S._prompt_step, advantages_batch):
@@ -234,10 +234,36 @@ def test_numba_cache_stamp_covers_the_kernel_packages(tmp_path, monkeypatch):
     (tmp_path / "theory").mkdir()
     (tmp_path / "simulate").mkdir()
     (tmp_path / "theory" / "k.py").write_text("x = 1\n")
-    monkeypatch.setattr(numba_cache, "_ROOT", tmp_path)
-    monkeypatch.setattr(numba_cache, "PACKAGES", (tmp_path / "theory", tmp_path / "simulate"))
-    first = numba_cache.source_stamp()
+    pkgs = (tmp_path / "theory", tmp_path / "simulate")
+    first = numba_cache.hash_sources(tmp_path, pkgs)
     (tmp_path / "simulate" / "s.py").write_text("y = 2\n")
-    second = numba_cache.source_stamp()
+    second = numba_cache.hash_sources(tmp_path, pkgs)
     (tmp_path / "theory" / "k.py").write_text("x = 3\n")
-    assert len({first, second, numba_cache.source_stamp()}) == 3
+    assert len({first, second, numba_cache.hash_sources(tmp_path, pkgs)}) == 3
+    assert numba_cache.hash_sources(tmp_path, pkgs) == numba_cache.hash_sources(tmp_path, pkgs)
+
+
+def test_simulator_twins(square):
+    """The NumPy twins go through the registry too: budget (round-off), composition (round-off),
+    and the weighting bench reference (its own RNG: equal mean final rho within 4 standard errors)."""
+    from simulate.budget_numpy import simulate_policy_gradient_numpy
+    from simulate.composition_reference import sampled_runs_numpy
+    from simulate.weighting import _numpy_reference
+
+    d = S.difficulty_population(16, 0.5)
+    kw = dict(d=d, theta0=S.theta_for_budget(1.2, d, 60, 2), H=60, K=2, G=4, n_iter=6, lr=0.5,
+              estimator=NAME, reward="graded", seed=5)
+    twin = simulate_policy_gradient_numpy(**kw)
+    np.testing.assert_allclose(twin["theta"], S.simulate_policy_gradient(**kw).theta, rtol=0, atol=1e-12)
+    v, pi0, seeds = composition_tests.mod_verifier(2), composition_tests.symmetric_base(0.3, 2), np.arange(8)
+    a = composition_tests.sampled_runs(pi0, v, seeds, estimator=NAME, n_iter=40, log_every=40).theta
+    np.testing.assert_allclose(a, sampled_runs_numpy(pi0, v, seeds, estimator=NAME, n_iter=40), atol=1e-9)
+    rho0 = weighting_tests.initial_success("post_sft", 3000, 1)
+    logits, correct = weighting_tests.initial_logits(rho0)
+    spec = resolve(NAME)
+    z = _numpy_reference(spec.code, spec.params, logits, correct, 8, 0.05, 10, 3)
+    pi = np.exp(z - z.max(axis=1, keepdims=True))
+    ref = (pi * correct).sum(axis=1) / pi.sum(axis=1)
+    fast = weighting_tests.simulate(NAME, rho0, group_size=8, n_steps=10, step=0.05, seed=3).rho[-1]
+    se = np.hypot(ref.std(), fast.std()) / np.sqrt(rho0.size)
+    assert abs(ref.mean() - fast.mean()) < 4 * se and fast.mean() > rho0.mean() + 10 * se
