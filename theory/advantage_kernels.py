@@ -223,7 +223,7 @@ def advantage_row(code, r, params, out):
     """Advantages of one prompt group: ``r`` (G,) float64 -> ``out`` (G,) float64.
 
     ``code`` and ``params`` come from :func:`theory.estimators.resolve` (a built-in int code or a
-    weight entry's compiled w). Not for ``kae`` (stateful: theory.kae). Unknown int codes raise.
+    weight entry's compiled w). Not for ``kae`` (stateful: theory.kernel). Unknown int codes raise.
     """
     _row(code, r, params, out)
 

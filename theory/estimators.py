@@ -25,7 +25,7 @@ linear_r   weight      w(rho) = 1 - rho                                   paper 
 sqrt_r     weight      w(rho) = sqrt(1 - rho)                             paper B [R]
 uniform_r  weight      w(rho) = 1                                         paper B [R]
 plateau_r  weight      w(rho) = min(1, (1 - rho)/(1 - rho_star))          paper B [R], see below
-kae        stateful    r_i - V_hat_i, kernel-smoothed leave-one-out       paper C [V]; theory.kae
+kae        stateful    r_i - V_hat_i, kernel-smoothed leave-one-out       paper C [V]; theory.kernel
 =========  ==========  =================================================  =========================
 
 A weight-family entry is written through its effective weight w = omega rho (1 - rho): for rewards
@@ -88,7 +88,7 @@ import numpy as np
 from numba import cfunc
 from numba.core.registry import CPUDispatcher
 
-from theory import kae as _kae
+from theory import kernel as _kae
 from theory.advantage_kernels import (DAPO, DR_GRPO, GRPO, GRPO_CONVENTIONS, KAE, KERNEL_FAMILY, LINEAR_R,
                                       N_PARAMS, P_RHO_STAR, P_W0, PLATEAU_R, REINFORCE, RLOO, SQRT_R, UNIFORM_R,
                                       WEIGHT_SIGNATURE, advantage_row, advantages_batch, keep_row, kernel_params,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tests.oracles import kae_group, rloo_group
 from theory.estimators import ESTIMATORS, advantages, new_state, state_from_dict
-from theory.kae import KernelHistory
+from theory.kernel import KernelHistory
 
 
 @given(seed=st.integers(0, 2**31 - 1), g=st.integers(1, 6), steps=st.integers(1, 8),
@@ -99,7 +99,7 @@ def test_stateless_entries_have_no_state():
     ({"step": 1, "prompt_ids": [0]}, r"needs \['state'\]"),
     ({"state": KernelHistory(), "prompt_ids": [0]}, r"needs \['step'\]"),
     ({"step": 1, "state": KernelHistory()}, r"needs \['prompt_ids'\]"),
-    ({"step": 1, "state": {"history": 1}, "prompt_ids": [0]}, "state must be a theory.kae.KernelHistory"),
+    ({"step": 1, "state": {"history": 1}, "prompt_ids": [0]}, "state must be a theory.kernel.KernelHistory"),
     ({"step": 1, "state": KernelHistory(), "prompt_ids": [0], "bandwidth": 0.0}, "bandwidth must be"),
     ({"step": 1, "state": KernelHistory(), "prompt_ids": [0], "kernel": "gauss"}, "kernel must be one of"),
     ({"step": 1, "state": KernelHistory(), "prompt_ids": [0], "update": "yes"}, "update must be True or False"),
