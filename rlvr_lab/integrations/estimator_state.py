@@ -1,0 +1,135 @@
+"""The registry calls the framework adapters make, and the JSON form of a stateful estimator's state.
+
+Registry v2 (COMMON.md contract 1) gives ``new_state(name, **options)``, ``state.to_dict()``,
+``state_from_dict(name, d)`` and ``estimate(name, rewards, prompt_ids=, step=, state=, **options)``.
+Until it lands, the current registry passes ``kae``'s history as the option ``history=`` (a
+:class:`theory.kae.KernelHistory`, with ``update=False`` for a read-only call); this module
+bridges both, so the adapters switch with the registry and never touch estimator internals.
+
+The state file is plain JSON (no pickle: nothing loaded from disk can execute code)::
+
+    {"format": "rlvr_lab.estimator_state/1", "estimator": "kae", "options": {...},
+     "step": 12, "state": {...}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from theory import estimators as _est
+
+__all__ = ["V2", "RESERVED", "is_stateful", "new_state", "state_to_dict", "state_from_dict", "estimate",
+           "validate", "save_json", "load_json", "FORMAT"]
+
+V2 = hasattr(_est, "new_state") and hasattr(_est, "state_from_dict")
+RESERVED = frozenset({"prompt_ids", "step", "state", "history", "update"})  # supplied by the adapter
+FORMAT = "rlvr_lab.estimator_state/1"
+
+
+def is_stateful(name: str) -> bool:
+    """Whether estimator ``name`` keeps state across steps (``ValueError`` for an unknown name)."""
+    if name not in _est.ESTIMATORS:
+        raise ValueError(f"estimator must be one of {sorted(_est.ESTIMATORS)}; got {name!r}")
+    return bool(_est.ESTIMATORS[name].stateful)
+
+
+def validate(name: str, options: dict) -> dict:
+    """Check ``options`` for ``name`` before any expensive work; return them as a plain dict.
+
+    Runs the estimator once on a two-rollout group (with a throw-away state), so every option value
+    is checked by the registry itself.
+    """
+    options = dict(options or {})
+    reserved = sorted(RESERVED & set(options))
+    if reserved:
+        raise ValueError(f"estimator_options must not set {reserved}: the trainer supplies them")
+    probe = np.array([[0.0, 1.0]])
+    if is_stateful(name):
+        estimate(name, probe, options, prompt_ids=["probe"], step=1, state=new_state(name, **options))
+    else:
+        _est.estimate(name, probe, **options)
+    return options
+
+
+def new_state(name: str, **options):
+    """A fresh state for a stateful estimator; None for a stateless one."""
+    if not is_stateful(name):
+        return None
+    if V2:
+        return _est.new_state(name, **options)
+    from theory.kae import KernelHistory
+
+    return KernelHistory()
+
+
+def estimate(name: str, rewards, options: dict, *, prompt_ids=None, step=None, state=None, update=True):
+    """``theory.estimators.estimate`` with the adapter-supplied arguments, for either registry version."""
+    if not is_stateful(name):
+        return _est.estimate(name, rewards, **options)
+    if V2:
+        if not update:  # a read-only call on a copy
+            state = state_from_dict(name, state_to_dict(name, state))
+        return _est.estimate(name, rewards, prompt_ids=prompt_ids, step=step, state=state, **options)
+    return _est.estimate(name, rewards, prompt_ids=prompt_ids, step=step, history=state, update=update, **options)
+
+
+def _plain(x):
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def state_to_dict(name: str, state) -> dict:
+    """JSON-able form of ``state``."""
+    if V2:
+        return state.to_dict()
+    n = len(state)
+    slots = sorted(state._slot.items(), key=lambda kv: kv[1])
+    used = [int(min(c, state.capacity)) for c in state.count[:n]]  # ring-buffer entries in use
+    return {"capacity": int(state.capacity), "ids": [_plain(k) for k, _ in slots],
+            "count": state.count[:n].tolist(),
+            "iters": [state.iters[s, :u].tolist() for s, u in enumerate(used)],
+            "rewards": [state.rewards[s, :u].tolist() for s, u in enumerate(used)]}
+
+
+def state_from_dict(name: str, d: dict):
+    """Inverse of :func:`state_to_dict` (``ValueError`` on a malformed dict)."""
+    if V2:
+        return _est.state_from_dict(name, d)
+    from theory.kae import KernelHistory
+
+    try:
+        h = KernelHistory(int(d["capacity"]))
+        ids, count = d["ids"], [int(c) for c in d["count"]]
+        iters = [np.asarray(x, dtype=np.float64) for x in d["iters"]]
+        rewards = [np.asarray(x, dtype=np.float64) for x in d["rewards"]]
+        for pid, c, it, rw in zip(ids, count, iters, rewards, strict=True):
+            if c < 0 or it.shape != (min(c, h.capacity),) or rw.shape != it.shape:
+                raise ValueError(f"prompt {pid!r}: count {c} does not match {it.size} stored entries")
+            s = h.slot(pid)
+            h.iters[s, :it.size], h.rewards[s, :rw.size], h.count[s] = it, rw, c
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"estimator state for {name!r} is malformed: {err}") from None
+    return h
+
+
+def save_json(path, name: str, options: dict, step: int, state) -> None:
+    """Write the state file atomically (temporary file, then rename)."""
+    path = Path(path)
+    doc = {"format": FORMAT, "estimator": name, "options": options, "step": int(step),
+           "state": state_to_dict(name, state)}
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(doc))
+    os.replace(tmp, path)
+
+
+def load_json(path, name: str):
+    """Read a state file written by :func:`save_json` for estimator ``name``: (step, state)."""
+    doc = json.loads(Path(path).read_text())
+    if doc.get("format") != FORMAT:
+        raise ValueError(f"{path}: not an rlvr-lab estimator state (format {doc.get('format')!r})")
+    if doc.get("estimator") != name:
+        raise ValueError(f"{path}: holds the state of estimator {doc.get('estimator')!r}, not {name!r}")
+    return int(doc["step"]), state_from_dict(name, doc["state"])
