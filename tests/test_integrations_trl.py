@@ -25,6 +25,7 @@ from datasets import Dataset  # noqa: E402
 from llm_backend.models import build_tiny  # noqa: E402
 from rlvr_lab.integrations import estimator_state  # noqa: E402
 from rlvr_lab.integrations import trl as rt  # noqa: E402
+from rlvr_lab.integrations.grouped import grouped_advantages  # noqa: E402
 from theory.estimators import advantages as registry_advantages  # noqa: E402
 
 PROMPTS = ["What is 2 + 3?", "What is 4 + 4?", "What is 5 + 1?", "What is 7 + 2?"]
@@ -197,23 +198,71 @@ def test_prompt_digest_is_stable_across_processes():
     assert out == [rt.prompt_digest("x"), rt.prompt_digest([{"role": "user", "content": "x"}])]
 
 
+_WORKER = """
+import json, sys
+from pathlib import Path
+import trl
+from datasets import Dataset
+from llm_backend.models import build_tiny
+from rlvr_lab.integrations import estimator_state
+from rlvr_lab.integrations import trl as rt
+from tests.test_integrations_trl import PROMPTS, make_reward
+
+out = Path(sys.argv[1])
+class Rec(rt.GRPOTrainer):
+    def _generate_and_score_completions(self, inputs):
+        o = super()._generate_and_score_completions(inputs)
+        self.rec.append({"rewards": self.rlvr_last["rewards"].tolist(), "gathered": self.rlvr_last["advantages"].tolist(),
+                         "ids": self.rlvr_last["prompt_ids"], "local": o["advantages"].tolist()})
+        return o
+model, tok = build_tiny(0)
+args = trl.GRPOConfig(output_dir=str(out / "run"), per_device_train_batch_size=6, num_generations=4,
+                      max_completion_length=6, max_steps=2, report_to="none", use_cpu=True, save_strategy="no",
+                      seed=0, steps_per_generation=1, temperature=1.5, ddp_backend="gloo")
+tr = Rec(model=model, reward_funcs=make_reward(5), args=args, train_dataset=Dataset.from_dict({"prompt": PROMPTS * 3}),
+         processing_class=tok, estimator="kae", estimator_options={"bandwidth": 1.0})
+tr.rec = []
+tr.train()
+rank = tr.accelerator.process_index
+(out / f"rank{rank}.json").write_text(json.dumps({
+    "world": tr.accelerator.num_processes, "step": tr.rlvr_step,
+    "state": estimator_state.state_to_dict("kae", tr.rlvr_state),
+    "rewards": [r["rewards"] for r in tr.rec], "gathered": [r["gathered"] for r in tr.rec],
+    "ids": [r["ids"] for r in tr.rec],
+    "local": [r["local"] for r in tr.rec]}))
+"""
+
+
 @pytest.mark.slow
 def test_two_processes_split_a_group_and_agree(tmp_path):
-    """torchrun, 2 CPU processes (gloo, 127.0.0.1): per_device_train_batch_size=2 with groups of 4, so
-    every group straddles the ranks; each rank's advantages are its slice of the single-process ones
-    and the kae histories agree."""
-    script = Path(__file__).with_name("trl_two_process_worker.py")
+    """torchrun, 2 CPU processes (gloo, 127.0.0.1), 6 rollouts per process in groups of 4: the middle
+    group straddles the ranks. Each rank's advantages are its slice of the gathered ones, both ranks
+    compute the same gathered advantages and end with the same kae history, and those advantages
+    are the single-process registry's on the gathered rewards."""
+    worker = tmp_path / "worker.py"
+    worker.write_text(_WORKER)
+    root = Path(__file__).parents[1]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
-           "--master_port=29531", str(script), str(tmp_path)]
-    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1], timeout=900)
+           "--master_port=29531", str(worker), str(tmp_path)]
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
-    assert ranks[0]["state"] == ranks[1]["state"] and ranks[0]["step"] == ranks[1]["step"] >= 1
-    for step in range(len(ranks[0]["gathered"])):
+    assert ranks[0]["world"] == 2
+    assert ranks[0]["state"] == ranks[1]["state"] and ranks[0]["step"] == ranks[1]["step"] == 2
+    history = estimator_state.new_state("kae")
+    for step in range(2):
+        rewards = np.array(ranks[0]["rewards"][step])
+        assert rewards.shape == (12,) and ranks[1]["rewards"][step] == ranks[0]["rewards"][step]
         whole = np.array(ranks[0]["gathered"][step])
-        assert whole.tolist() == ranks[1]["gathered"][step]
+        assert ranks[1]["gathered"][step] == whole.tolist()
         local = np.concatenate([ranks[0]["local"][step], ranks[1]["local"][step]])
-        np.testing.assert_array_equal(local, whole)
-        rewards = np.array(ranks[0]["rewards"][step]).reshape(-1, 4)
-        assert rewards.shape[0] >= 1
+        np.testing.assert_allclose(local, whole, rtol=1e-6, atol=1e-7)  # float32 slices of the float64 whole
+        # the single-process reference: the registry on the gathered rewards, groups of 4, same prompt ids
+        ids = ranks[0]["ids"][step]
+        assert ids == ranks[1]["ids"][step] and len(ids) == 3
+        ref = grouped_advantages("kae", rewards, np.arange(12) // 4, options={"bandwidth": 1.0}, prompt_ids=ids,
+                                 step=step + 1, state=history)
+        np.testing.assert_array_equal(ref.advantages, whole)
+    assert estimator_state.state_to_dict("kae", history) == ranks[0]["state"]

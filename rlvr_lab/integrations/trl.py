@@ -185,7 +185,8 @@ class _EstimatorMixin:
         res = grouped_advantages(self.rlvr_estimator, rewards, group_of, options=self.rlvr_options,
                                  prompt_ids=prompt_ids, step=max(self.rlvr_step, 1), state=self.rlvr_state,
                                  update=mode == "train")
-        self.rlvr_last = {"mode": mode, "rewards": rewards, "advantages": res.advantages, "keep": res.keep}
+        self.rlvr_last = {"mode": mode, "rewards": rewards, "advantages": res.advantages, "keep": res.keep,
+                          "prompt_ids": prompt_ids}
         adv = output["advantages"]
         if adv.shape != (n_local,):
             raise TRLCompatibilityError(f"output['advantages'] has shape {tuple(adv.shape)}, expected ({n_local},)")
