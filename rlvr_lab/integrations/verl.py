@@ -23,6 +23,9 @@ What verl cannot take:
 
 - ``kae`` (stateful): verl gives every prompt a fresh uid each step and passes no step index, so
   there is no per-prompt history to keep. Use the TRL integration or rlvr-lab's trainer.
+- verl v1's agent loop special-cases its own ``grpo`` for multi-turn sessions (only a session's
+  final output joins the group); ``rlvr_*`` estimators go through the generic path, which treats
+  every row as a group member, so they are for single-turn rollouts.
 - ``dapo``'s group filtering is not an advantage: in verl use ``rlvr_grpo`` (or verl's ``grpo``) with
   ``algorithm.filter_groups.enable=True`` (verl's own dynamic sampling). ``rlvr_dapo`` is therefore
   not registered.
