@@ -6,8 +6,8 @@ One step (``rlvr-lab llm train``):
    the pool, so stateful estimators such as ``kae`` see repeated prompts);
 2. sample ``group`` rollouts per prompt to horizon H (``llm_backend.rollouts``), rewards 1{T <= H};
 3. advantages and keep-mask from ``theory.estimators.estimate(name, rewards, **options)``; an
-   estimator that declares the options ``prompt_ids``, ``step`` or ``history`` gets them from the
-   trainer (the history is part of the checkpoint). Nothing is special-cased by name: a new
+   estimator that declares it ``needs`` ``prompt_ids``, ``step`` or ``state`` gets them from the
+   trainer (the state, from ``new_state``, is part of the checkpoint). Nothing is special-cased by name: a new
    registry entry trains without a trainer change;
 4. loss = ``llm_backend.policy_loss`` over the kept responses (EOS included), ``ppo_epochs``
    passes (the first is exactly REINFORCE at ratio 1; later ones clip), optional k3 KL to the
@@ -55,7 +55,7 @@ import numpy as np
 import torch
 
 from theory.checks import check_choice, check_int, check_real
-from theory.estimators import ESTIMATORS, estimate
+from theory.estimators import ESTIMATORS, estimate, new_state
 from llm_backend.checkpoints import load_checkpoint, save_checkpoint
 from llm_backend.models import load_model
 from llm_backend.policy_loss import AGGREGATIONS, aggregate, pack, token_logprobs, token_losses
@@ -131,20 +131,18 @@ def derive_seed(*keys) -> int:
 # ---------------------------------------------------------------------------------------------
 # One step
 # ---------------------------------------------------------------------------------------------
-def _estimator_extras(name: str, ids, step: int, state: dict) -> dict:
-    """Options the trainer supplies to estimators that declare them (prompt ids, step, history)."""
-    declared = ESTIMATORS[name].options
+def _estimator_extras(name: str, ids, step: int, state: dict, options=None) -> dict:
+    """What a stateful estimator declares it ``needs`` (prompt ids, step, its state), from the trainer."""
+    needs = ESTIMATORS[name].needs
     extra = {}
-    if "prompt_ids" in declared:
+    if "prompt_ids" in needs:
         extra["prompt_ids"] = np.asarray(ids)
-    if "step" in declared:
+    if "step" in needs:
         extra["step"] = step
-    if "history" in declared:
-        if "history" not in state:
-            from theory.kae import KernelHistory  # the registry's own state type for stateful entries
-
-            state["history"] = KernelHistory()
-        extra["history"] = state["history"]
+    if "state" in needs:
+        if "state" not in state:
+            state["state"] = new_state(name, **(options or {}))  # the registry's own state type
+        extra["state"] = state["state"]
     return extra
 
 
@@ -157,7 +155,7 @@ def _step(cfg, lm, ref, opt, task, pool, step: int, est_state: dict) -> dict:
     gr = group_rollouts(lm, task, problems, group=cfg.group, horizon=cfg.horizon, temperature=cfg.temperature,
                         top_p=cfg.top_p, seed=derive_seed(cfg.seed, "sample", step), batch_size=cfg.batch_size)
     rewards = gr.rewards()  # (P, G)
-    extra = _estimator_extras(cfg.estimator, ids, step, est_state)
+    extra = _estimator_extras(cfg.estimator, ids, step, est_state, cfg.estimator_options)
     est = estimate(cfg.estimator, rewards, **cfg.estimator_options, **extra)
     adv = np.where(est.keep[:, None], est.advantages, 0.0)  # (P, G)
     ro = gr.rollouts
