@@ -160,8 +160,7 @@ def test_kae_state_survives_save_and_resume(tmp_path):
     ck = tmp_path / "part" / "checkpoint-2"
     doc = json.loads((ck / rt.STATE_FILE).read_text())
     assert doc["estimator"] == "kae" and doc["step"] == 2
-    if not estimator_state.V2:  # the current registry's KernelHistory, keyed by the column's int ids
-        assert 2 <= len(doc["state"]["ids"]) and set(doc["state"]["ids"]) <= {10, 11, 12, 13}
+    assert 2 <= len(doc["state"]["ids"]) and set(doc["state"]["ids"]) <= {10, 11, 12, 13}  # the column's ids
     resumed = run(rt.GRPOTrainer, trl.GRPOConfig, tmp_path / "resumed", make_reward(), resume=str(ck), **kw)
     assert full.rlvr_step == resumed.rlvr_step == 3
     want = estimator_state.state_to_dict("kae", full.rlvr_state)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata as md
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -57,13 +59,15 @@ def _check_verl() -> bool:
     if version is None:
         print("verl: not installed; would register: " + " ".join(f"rlvr_{n}" for n in registrable()))
         return True
-    try:
-        importlib.import_module("verl")
-        from verl.trainer.ppo import core_algos
-    except Exception as err:  # noqa: BLE001 - report any import failure in one line
-        print(f"verl {version}: import failed: {type(err).__name__}: {err}")
+    # a fresh interpreter, so that only verl's own plug-in loading can have registered anything
+    code = ("import json, verl\nfrom verl.trainer.ppo.core_algos import ADV_ESTIMATOR_REGISTRY as R\n"
+            "print(json.dumps(sorted(k for k, f in R.items() if getattr(f, 'rlvr_lab_estimator', None))))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if res.returncode != 0:
+        last = (res.stderr.strip().splitlines() or ["no output"])[-1]
+        print(f"verl {version}: `import verl` failed: {last}")
         return False
-    have = sorted(k for k, f in core_algos.ADV_ESTIMATOR_REGISTRY.items() if getattr(f, "rlvr_lab_estimator", None))
+    have = json.loads(res.stdout.strip().splitlines()[-1])
     want = [f"rlvr_{n}" for n in registrable()]
     print(f"verl {version}: registered by `import verl`: {' '.join(have) or 'NONE'}")
     for name, why in UNSUPPORTED.items():

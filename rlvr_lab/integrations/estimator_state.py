@@ -1,10 +1,8 @@
-"""The registry calls the framework adapters make, and the JSON form of a stateful estimator's state.
+"""The registry calls the framework adapters make, and the JSON file of a stateful estimator's state.
 
-Registry v2 (COMMON.md contract 1) gives ``new_state(name, **options)``, ``state.to_dict()``,
+Registry v2 (COMMON.md contract 1): ``new_state(name, **options)``, ``state.to_dict()``,
 ``state_from_dict(name, d)`` and ``estimate(name, rewards, prompt_ids=, step=, state=, **options)``.
-Until it lands, the current registry passes ``kae``'s history as the option ``history=`` (a
-:class:`theory.kae.KernelHistory`, with ``update=False`` for a read-only call); this module
-bridges both, so the adapters switch with the registry and never touch estimator internals.
+The adapters only go through this module, so they never touch estimator internals.
 
 The state file is plain JSON (no pickle: nothing loaded from disk can execute code)::
 
@@ -22,10 +20,9 @@ import numpy as np
 
 from theory import estimators as _est
 
-__all__ = ["V2", "RESERVED", "is_stateful", "new_state", "state_to_dict", "state_from_dict", "estimate",
+__all__ = ["RESERVED", "is_stateful", "new_state", "state_to_dict", "state_from_dict", "estimate",
            "validate", "save_json", "load_json", "FORMAT"]
 
-V2 = hasattr(_est, "new_state") and hasattr(_est, "state_from_dict")
 RESERVED = frozenset({"prompt_ids", "step", "state", "history", "update"})  # supplied by the adapter
 FORMAT = "rlvr_lab.estimator_state/1"
 
@@ -57,62 +54,31 @@ def validate(name: str, options: dict) -> dict:
 
 def new_state(name: str, **options):
     """A fresh state for a stateful estimator; None for a stateless one."""
-    if not is_stateful(name):
-        return None
-    if V2:
-        return _est.new_state(name, **options)
-    from theory.kae import KernelHistory
-
-    return KernelHistory()
+    is_stateful(name)
+    return _est.new_state(name, **options)
 
 
 def estimate(name: str, rewards, options: dict, *, prompt_ids=None, step=None, state=None, update=True):
-    """``theory.estimators.estimate`` with the adapter-supplied arguments, for either registry version."""
+    """``theory.estimators.estimate`` with the adapter-supplied arguments; ``update=False`` is read-only."""
     if not is_stateful(name):
         return _est.estimate(name, rewards, **options)
-    if V2:
-        if not update:  # a read-only call on a copy
+    if not update:
+        if "update" in _est.ESTIMATORS[name].options:
+            options = {**options, "update": False}
+        else:  # a read-only call on a copy
             state = state_from_dict(name, state_to_dict(name, state))
-        return _est.estimate(name, rewards, prompt_ids=prompt_ids, step=step, state=state, **options)
-    return _est.estimate(name, rewards, prompt_ids=prompt_ids, step=step, history=state, update=update, **options)
-
-
-def _plain(x):
-    return x.item() if isinstance(x, np.generic) else x
+    return _est.estimate(name, rewards, prompt_ids=prompt_ids, step=step, state=state, **options)
 
 
 def state_to_dict(name: str, state) -> dict:
-    """JSON-able form of ``state``."""
-    if V2:
-        return state.to_dict()
-    n = len(state)
-    slots = sorted(state._slot.items(), key=lambda kv: kv[1])
-    used = [int(min(c, state.capacity)) for c in state.count[:n]]  # ring-buffer entries in use
-    return {"capacity": int(state.capacity), "ids": [_plain(k) for k, _ in slots],
-            "count": state.count[:n].tolist(),
-            "iters": [state.iters[s, :u].tolist() for s, u in enumerate(used)],
-            "rewards": [state.rewards[s, :u].tolist() for s, u in enumerate(used)]}
+    """JSON-able form of ``state`` (the registry's ``state.to_dict()``)."""
+    is_stateful(name)
+    return None if state is None else state.to_dict()
 
 
-def state_from_dict(name: str, d: dict):
+def state_from_dict(name: str, d):
     """Inverse of :func:`state_to_dict` (``ValueError`` on a malformed dict)."""
-    if V2:
-        return _est.state_from_dict(name, d)
-    from theory.kae import KernelHistory
-
-    try:
-        h = KernelHistory(int(d["capacity"]))
-        ids, count = d["ids"], [int(c) for c in d["count"]]
-        iters = [np.asarray(x, dtype=np.float64) for x in d["iters"]]
-        rewards = [np.asarray(x, dtype=np.float64) for x in d["rewards"]]
-        for pid, c, it, rw in zip(ids, count, iters, rewards, strict=True):
-            if c < 0 or it.shape != (min(c, h.capacity),) or rw.shape != it.shape:
-                raise ValueError(f"prompt {pid!r}: count {c} does not match {it.size} stored entries")
-            s = h.slot(pid)
-            h.iters[s, :it.size], h.rewards[s, :rw.size], h.count[s] = it, rw, c
-    except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"estimator state for {name!r} is malformed: {err}") from None
-    return h
+    return _est.state_from_dict(name, d)
 
 
 def save_json(path, name: str, options: dict, step: int, state) -> None:
