@@ -190,7 +190,7 @@ def test_signature_check_fails_loudly_on_a_changed_trl():
 
 
 def test_prompt_digest_is_stable_across_processes():
-    code = "from rlvr_lab.integrations.trl import prompt_digest as d; print(d('x'), d([{'role': 'user', 'content': 'x'}]))"
+    code = "from rlvr_lab.integrations.estimator_state import prompt_digest as d; print(d('x'), d([{'role': 'user', 'content': 'x'}]))"
     env = {**os.environ, "PYTHONHASHSEED": "123"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          cwd=Path(__file__).parents[1], check=True).stdout.split()

@@ -12,6 +12,7 @@ The state file is plain JSON (no pickle: nothing loaded from disk can execute co
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -20,11 +21,24 @@ import numpy as np
 
 from theory import estimators as _est
 
-__all__ = ["RESERVED", "is_stateful", "new_state", "state_to_dict", "state_from_dict", "estimate",
+__all__ = ["RESERVED", "prompt_digest", "is_stateful", "new_state", "state_to_dict", "state_from_dict", "estimate",
            "validate", "save_json", "load_json", "FORMAT"]
 
 RESERVED = frozenset({"prompt_ids", "step", "state", "history", "update"})  # supplied by the adapter
 FORMAT = "rlvr_lab.estimator_state/1"
+
+
+def prompt_digest(prompt) -> str:
+    """Stable id of a prompt: 16 hex digits of SHA-256 of its text, or of its messages as canonical JSON.
+
+    Never Python's ``hash()``, which differs between processes.
+
+    >>> prompt_digest("What is 2 + 3?")
+    '1ea26256ebae2e04'
+    """
+    text = prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, ensure_ascii=False,
+                                                             default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def is_stateful(name: str) -> bool:

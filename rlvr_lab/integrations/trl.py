@@ -49,15 +49,14 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 import os
 import warnings
 
 import numpy as np
 
 from rlvr_lab.integrations import estimator_state as _state
+from rlvr_lab.integrations.estimator_state import prompt_digest
 from rlvr_lab.integrations.grouped import check_unit_interval, grouped_advantages
 from theory.estimators import ESTIMATORS
 
@@ -99,17 +98,6 @@ def check_trl_compatibility(base) -> None:
                 f"{base.__name__}.{method}{got} in TRL {_trl.__version__} differs from the signature "
                 f"{expected} that rlvr_lab.integrations.trl overrides; pin trl to a tested version "
                 "(0.22 - 1.16) or update the integration")
-
-
-def prompt_digest(prompt) -> str:
-    """Stable id of a prompt: 16 hex digits of SHA-256 (text, or messages as canonical JSON).
-
-    >>> prompt_digest("What is 2 + 3?")
-    '1ea26256ebae2e04'
-    """
-    text = prompt if isinstance(prompt, str) else json.dumps(prompt, sort_keys=True, ensure_ascii=False,
-                                                             default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 class _EstimatorMixin:

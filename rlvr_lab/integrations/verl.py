@@ -40,7 +40,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rlvr_lab.integrations import estimator_state as _state
 from rlvr_lab.integrations.grouped import grouped_advantages
 from theory.estimators import ESTIMATORS
 
