@@ -72,7 +72,8 @@ __all__ = ["GRPOTrainer", "RLOOTrainer", "TRLCompatibilityError", "check_trl_com
            "OVERRIDDEN", "STATE_FILE"]
 
 STATE_FILE = "rlvr_lab_estimator_state.json"
-# The methods we override and the parameter names we rely on (TRL 0.22 - 1.16).
+# The methods we override and the parameter names we rely on (unchanged from TRL 0.22 to 1.16 per the
+# reference notes; this integration is tested with 1.16.0 only).
 OVERRIDDEN = {
     "_calculate_rewards": ("self", "inputs", "prompts", "completions", "completion_ids_list"),
     "_generate_and_score_completions": ("self", "inputs"),
@@ -91,13 +92,13 @@ def check_trl_compatibility(base) -> None:
         fn = getattr(base, method, None)
         if fn is None:
             raise TRLCompatibilityError(f"{base.__name__}.{method} is missing in TRL {_trl.__version__}; "
-                                        "rlvr_lab.integrations.trl supports TRL 0.22 - 1.16")
+                                        "rlvr_lab.integrations.trl is tested with TRL 1.16")
         got = tuple(inspect.signature(fn).parameters)
         if got != expected:
             raise TRLCompatibilityError(
                 f"{base.__name__}.{method}{got} in TRL {_trl.__version__} differs from the signature "
-                f"{expected} that rlvr_lab.integrations.trl overrides; pin trl to a tested version "
-                "(0.22 - 1.16) or update the integration")
+                f"{expected} that rlvr_lab.integrations.trl overrides; install the tested TRL "
+                "(pip install 'trl==1.16.*') or update the integration")
 
 
 class _EstimatorMixin:
