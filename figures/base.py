@@ -255,15 +255,6 @@ class RunContext:
 
     def unit(self, label: str, unit: Unit) -> dict:
         """One unit: ``ctx.units({label: unit})[label]``."""
-        if not isinstance(unit, Unit) and callable(unit):  # LEGACY (kit v1 closures), removed once ported
-            key = hashlib.sha256(json.dumps([self.key, self.seed, self.profile, label, "legacy"]).encode()).hexdigest()
-            cached = self._read_unit(key)
-            if cached is not None:
-                return cached
-            text = json.dumps(to_jsonable(unit()), sort_keys=True)
-            self._write_unit(key, label, Unit(run_unit), text)
-            self.progress(label)
-            return json.loads(text)
         return self.units({label: unit})[label]
 
     def _unit_path(self, key: str) -> Path:

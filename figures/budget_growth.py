@@ -128,5 +128,6 @@ def draw(data, axes):
 
 
 FIGURE = Figure(name="budget_growth", title="Paper A: xi over iterations (Gamma case study)",
-                claims=(CLAIM,), config=Config(), full=FULL, layout=Layout(1, 2, (11, 4)), compute=compute, evaluate=evaluate, draw=draw,
+                claims=(CLAIM,), config=Config(), full=FULL, layout=Layout(1, 2, (11, 4)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Linear growth of xi under the idealized update; plain PG for comparison.")

@@ -127,5 +127,6 @@ def draw(data, axes):
 
 
 FIGURE = Figure(name="budget_regimes", title="Paper A: the deficient and ample ends",
-                claims=(RARE, AMPLE), config=Config(), full=FULL, layout=Layout(1, 2, (11, 4)), compute=compute, evaluate=evaluate, draw=draw,
+                claims=(RARE, AMPLE), config=Config(), full=FULL, layout=Layout(1, 2, (11, 4)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Informative-group fraction and per-iteration gain at both ends of xi.")

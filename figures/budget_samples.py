@@ -124,5 +124,6 @@ def draw(data, ax):
 
 
 FIGURE = Figure(name="budget_samples", title="Paper A: samples needed per iteration against xi",
-                claims=(CLAIM,), config=Config(), full=FULL, layout=Layout(1, 1, (6.5, 4.2)), compute=compute, evaluate=evaluate, draw=draw,
+                claims=(CLAIM,), config=Config(), full=FULL, layout=Layout(1, 1, (6.5, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Measured n_90 against xi with the Theorem 6.2/6.3 shape for reference.")

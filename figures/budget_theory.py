@@ -99,5 +99,6 @@ def draw(data, axes):
 
 
 FIGURE = Figure(name="budget_theory", title="Paper A: closed forms against the relative budget",
-                claims=(SPREAD_PEAK,), config=Config(), layout=Layout(1, 4, (16, 3.6)), compute=compute, evaluate=evaluate, draw=draw,
+                claims=(SPREAD_PEAK,), config=Config(), layout=Layout(1, 4, (16, 3.6)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="q, sigma/H, informative-group probability and c(eps) against xi with regime bands.")

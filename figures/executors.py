@@ -14,7 +14,9 @@ whichever executor ran them.
   project's packages with ``runtime_env.py_modules``. Ray is the optional extra ``rlvr-lab[ray]``.
 
 Every worker gets ``NUMBA_NUM_THREADS`` (``threads``, default 1: parallelism comes from the
-units) and a shared ``NUMBA_CACHE_DIR`` so compiled kernels are reused across workers.
+units) and ``NUMBA_CACHE_DIR``: this process's value when set, else (local pool, local Ray) none,
+so workers share the kernels Numba caches next to the sources (``cache=True``), as serial runs do;
+on a Ray cluster, where the shipped sources may be read-only, a per-node temporary directory.
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ EXECUTORS = ("serial", "local", "ray")
 _ROOT = Path(__file__).resolve().parents[1]  # the repository root (holds theory/, simulate/, figures/)
 
 
-def _numba_cache_dir() -> str:
-    return os.environ.get("NUMBA_CACHE_DIR") or str(Path(tempfile.gettempdir()) / "rlvr-lab-numba-cache")
-
-
-def _worker_env(threads: int) -> dict:
-    return {"NUMBA_NUM_THREADS": str(threads), "NUMBA_CACHE_DIR": _numba_cache_dir()}
+def _worker_env(threads: int, *, remote: bool = False) -> dict:
+    env = {"NUMBA_NUM_THREADS": str(threads)}
+    cache = os.environ.get("NUMBA_CACHE_DIR") or (str(Path(tempfile.gettempdir()) / "rlvr-lab-numba-cache")
+                                                  if remote else None)
+    if cache:
+        env["NUMBA_CACHE_DIR"] = cache
+    return env
 
 
 def _init_worker(env: dict) -> None:
@@ -49,6 +52,15 @@ def _init_worker(env: dict) -> None:
         import numba
 
         numba.set_num_threads(min(int(env["NUMBA_NUM_THREADS"]), numba.config.NUMBA_NUM_THREADS))
+
+
+def _run_unit_with_threads(threads: int, name: str, kwargs: dict) -> str:
+    """A Ray task: set this worker's Numba thread count, then run the unit (Ray reuses workers,
+    and a worker may have imported Numba before the task's environment applied)."""
+    import numba
+
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    return run_unit(name, kwargs)
 
 
 class Executor:
@@ -144,14 +156,14 @@ class RayExecutor(Executor):
         ray = self._ray
         if self._task is not None:
             return self._task
-        env = _worker_env(self.threads)
+        env = _worker_env(self.threads, remote=bool(self.address))
         if self.address:  # a cluster: ship the project's packages with the job
             import figures
             import simulate
             import theory
 
             runtime_env = {"env_vars": env, "py_modules": [theory, simulate, figures]}
-        else:  # a local Ray for this run: workers import the packages from this checkout
+        else:  # a local Ray: workers import the packages from this checkout
             env["PYTHONPATH"] = os.pathsep.join([str(_ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
             runtime_env = {"env_vars": env}
         if not ray.is_initialized():
@@ -161,7 +173,9 @@ class RayExecutor(Executor):
                 kwargs.update(num_cpus=self.num_cpus, _node_ip_address="127.0.0.1")
             ray.init(**kwargs)
             self._started = True
-        self._task = ray.remote(num_cpus=self.threads, max_retries=0)(run_unit)
+        # the task carries its runtime_env too, so it applies when joining a Ray started elsewhere
+        self._task = ray.remote(_run_unit_with_threads).options(num_cpus=self.threads, max_retries=0,
+                                                                runtime_env=runtime_env)
         return self._task
 
     def run(self, jobs: dict):
@@ -169,7 +183,7 @@ class RayExecutor(Executor):
             return
         ray = self._ray
         task = self._ensure()
-        refs = {task.remote(fn, kwargs): label for label, (fn, kwargs) in jobs.items()}
+        refs = {task.remote(self.threads, fn, kwargs): label for label, (fn, kwargs) in jobs.items()}
         pending = list(refs)
         try:
             while pending:
@@ -188,8 +202,8 @@ class RayExecutor(Executor):
 
 
 def make_executor(spec: str | None, *, threads: int = 1, workers: int | None = None) -> Executor:
-    """``serial`` | ``local`` | ``local=N`` (N workers) | ``ray`` | ``ray=ADDRESS``."""
-    spec = (spec or "serial").strip()
+    """``serial`` | ``local`` | ``local=N`` (N workers) | ``ray`` | ``ray=ADDRESS``; None is serial."""
+    spec = "serial" if spec is None else str(spec).strip()
     name, _, arg = spec.partition("=")
     if name == "serial" and not arg:
         return SerialExecutor()

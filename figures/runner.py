@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import json
 import shutil
 import time
@@ -130,15 +129,11 @@ def context(fig: Figure, *, seed: int = 0, full: bool = False, inputs_dir: Path 
 
 def compute(fig: Figure, ctx: RunContext) -> dict:
     """``fig.compute(ctx, cfg)`` with the profile's config, as canonical JSON."""
-    if len(inspect.signature(fig.compute).parameters) == 1:  # LEGACY kit v1 figure, removed once ported
-        return canonical(fig.compute(ctx))
     return canonical(fig.compute(ctx, fig.config_for(ctx.full)))
 
 
 def draw(fig: Figure, data: dict):
     """Create the declared layout's axes, let ``fig.draw`` fill them; returns the matplotlib Figure."""
-    if len(inspect.signature(fig.draw).parameters) == 1:  # LEGACY kit v1 figure, removed once ported
-        return fig.draw(data)
     lay = fig.layout
     mpl_fig, axes = plt.subplots(lay.nrows, lay.ncols, figsize=lay.figsize, sharex=lay.sharex, sharey=lay.sharey)
     try:

@@ -130,5 +130,6 @@ def draw(data, axes):
 
 
 FIGURE = Figure(name="weighting_finite_group", title="Paper B (beyond): time to target against the group size G",
-                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (11, 4.2)), compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (11, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Finite-G simulation vs population theory and the finite-G mean-drift recursion.")

@@ -201,5 +201,6 @@ def draw(data, axes):
 
 
 FIGURE = Figure(name="weighting_from_scratch", title="Paper B: accuracy vs responses, from scratch vs post-SFT",
-                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(2, 3, (14, 7.5)), compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(2, 3, (14, 7.5)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Softmax-bandit RL with six estimators; from-scratch and post-SFT starts.")

@@ -87,5 +87,6 @@ def draw(data, axes):
 
 
 FIGURE = Figure(name="weighting_surrogates", title="Paper B: prompt weights, surrogates and optimal weights",
-                claims=CLAIMS, config=Config(), layout=Layout(1, 3, (14, 4)), compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=Config(), layout=Layout(1, 3, (14, 4)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="omega, f with f' = omega, and omega* for cost a + b/rho.")

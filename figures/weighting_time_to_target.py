@@ -147,5 +147,6 @@ def draw(data, axes):
 
 
 FIGURE = Figure(name="weighting_time_to_target", title="Paper B: time to target vs initial success, two clocks",
-                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (11, 4.2)), compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (11, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Population theory (equal weight budget) vs finite-G KL-proximal simulation.")

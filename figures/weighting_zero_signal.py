@@ -111,5 +111,6 @@ def draw(data, axes):
 
 
 FIGURE = Figure(name="weighting_zero_signal", title="Paper B: the all-fail group moves only under asymmetric weights",
-                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (11, 4)), compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (11, 4)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="One update from rho=0.05: change of rho on groups with no success.")

@@ -55,16 +55,19 @@ def flatten(mapping, prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
-def measured_table(verdict, *, max_rows: int = 14) -> list[str]:
-    """A short Markdown table of the numbers behind a verdict: measured first, then uncertainty."""
-    rows = [(k, v) for k, v in flatten(verdict.measured)]
-    rows += [(f"{k} (uncertainty)", v) for k, v in flatten(verdict.uncertainty)]
+def measured_table(verdict, *, max_measured: int = 8, max_uncertainty: int = 6) -> list[str]:
+    """A short Markdown table of the numbers behind a verdict: the first measured numbers (figures
+    list the primary metric first), then the first uncertainties; the rest stay in claims.json."""
+    measured = flatten(verdict.measured)
+    uncertainty = [(f"{k} (uncertainty)", v) for k, v in flatten(verdict.uncertainty)]
+    rows = measured[:max_measured] + uncertainty[:max_uncertainty]
     if not rows:
         return ["*no numbers measured*"]
     md = ["| quantity | value |", "|---|---|"]
-    md += [f"| `{k}` | {v.replace('|', '/')} |" for k, v in rows[:max_rows]]
-    if len(rows) > max_rows:
-        md.append(f"| ... | {len(rows) - max_rows} more numbers in claims.json |")
+    md += [f"| `{k}` | {v.replace('|', '/')} |" for k, v in rows]
+    hidden = len(measured) + len(uncertainty) - len(rows)
+    if hidden:
+        md.append(f"| ... | {hidden} more numbers in claims.json |")
     return md
 
 

@@ -206,10 +206,10 @@ def test_b_figures_method_lists_follow_the_registry(square):
     assert NAME in eff.ASYMMETRIC and NAME in zero.ASYMMETRIC and NAME in ttt.FAST.methods
     assert NAME not in eff.SYMMETRIC
     assert copy.deepcopy(ttt.FAST).methods[-1] == NAME  # a config copy is a plain tuple snapshot
-    data = eff.compute(RunContext(seed=0))
+    data = eff.compute(RunContext(seed=0), eff.FIGURE.config)
     assert data["population"][NAME][0] == 1.0 and max(data["all_fail_adv"][NAME]) < 0
     assert all(v.verdict == "supported" for v in eff.evaluate(data))
-    assert NAME in sur.compute(RunContext(seed=0))["surrogate"]
+    assert NAME in sur.compute(RunContext(seed=0), sur.FIGURE.config)["surrogate"]
 
 
 def test_one_compiled_specialisation_serves_every_runtime_weight(square):
@@ -224,7 +224,7 @@ def test_one_compiled_specialisation_serves_every_runtime_weight(square):
     np.testing.assert_allclose(a, [[(2 / 3) ** 3 * 3 / 1, -(2 / 3) ** 3 * 3 / 2, -(2 / 3) ** 3 * 3 / 2]], rtol=1e-12)
 
 
-def test_numba_cache_stamp_covers_the_kernel_packages(tmp_path, monkeypatch):
+def test_numba_cache_stamp_covers_the_kernel_packages(tmp_path):
     """Every cached kernel of theory/ and simulate/ is stamped with the hash of both packages'
     sources, so editing the registry's kernel recompiles the simulators that inline it."""
     for fn in (S._pg_kernel, S._prompt_step, advantages_batch):
@@ -234,10 +234,10 @@ def test_numba_cache_stamp_covers_the_kernel_packages(tmp_path, monkeypatch):
     (tmp_path / "theory").mkdir()
     (tmp_path / "simulate").mkdir()
     (tmp_path / "theory" / "k.py").write_text("x = 1\n")
-    monkeypatch.setattr(numba_cache, "_ROOT", tmp_path)
-    monkeypatch.setattr(numba_cache, "PACKAGES", (tmp_path / "theory", tmp_path / "simulate"))
-    first = numba_cache.source_stamp()
+    pkgs = (tmp_path / "theory", tmp_path / "simulate")
+    first = numba_cache.hash_sources(tmp_path, pkgs)
     (tmp_path / "simulate" / "s.py").write_text("y = 2\n")
-    second = numba_cache.source_stamp()
+    second = numba_cache.hash_sources(tmp_path, pkgs)
     (tmp_path / "theory" / "k.py").write_text("x = 3\n")
-    assert len({first, second, numba_cache.source_stamp()}) == 3
+    assert len({first, second, numba_cache.hash_sources(tmp_path, pkgs)}) == 3
+    assert numba_cache.hash_sources(tmp_path, pkgs) == numba_cache.hash_sources(tmp_path, pkgs)

@@ -34,6 +34,9 @@ slots ``P_W0 .. N_PARAMS - 1`` hold a weight entry's numeric options in declared
 
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Mapping
+
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
@@ -41,7 +44,7 @@ from numba.extending import overload
 __all__ = ["REINFORCE", "DR_GRPO", "RLOO", "GRPO", "DAPO", "LINEAR_R", "SQRT_R", "UNIFORM_R",
            "PLATEAU_R", "KAE", "KERNEL_FAMILY", "P_DDOF", "P_EPS", "P_STD_FLOOR", "P_SINGLETON_ZERO",
            "P_W0", "P_RHO_STAR", "N_PARAMS", "WEIGHT_SIGNATURE", "advantage_row", "keep_row",
-           "weights_many", "advantages_batch"]
+           "weights_many", "advantages_batch", "GRPO_CONVENTIONS", "kernel_params"]
 
 # Built-in kernel codes (stable: tests and benchmarks name them).
 REINFORCE, DR_GRPO, RLOO, GRPO, DAPO, LINEAR_R, SQRT_R, UNIFORM_R, PLATEAU_R, KAE = range(10)
@@ -168,16 +171,17 @@ def _is_int(code):
 
 
 def _row(code, r, params, out):
-    """Pure-Python twin of the overload below (``advantage_row.py_func`` goes through it)."""
+    """Pure-Python twin of the overload below: ``advantage_row.py_func`` runs the kernel interpreted
+    (theory.bench's reference), calling the Python bodies of the family kernels."""
     if _is_int(code):
-        return _builtin_row(code, r, params, out)
-    mean, _ = _mean_constant(r)
-    _weight_family(code(mean, params), r, mean, out)
+        return _builtin_row.py_func(code, r, params, out)
+    mean, _ = _mean_constant.py_func(r)
+    _weight_family.py_func(code(mean, params), r, mean, out)
 
 
 def _keep(code, r):
     if _is_int(code) and code == DAPO:
-        return _any_differs(r)
+        return _any_differs.py_func(r)
     return True
 
 
@@ -258,3 +262,62 @@ def weights_many(code, rho, params, out):
     """out[i] = w(rho[i]) of a weight-family handle (the kernel's own w, over a flat array)."""
     for i in range(rho.shape[0]):
         out[i] = _w(code, rho[i], params)
+
+
+# ----------------------------------------------------------------------------------------------
+# Options -> parameter vector, one rule per family (options arrive validated, in declared order).
+# ----------------------------------------------------------------------------------------------
+#: Each framework's group-std convention (reference/rlvr_frameworks.md, 3.5 and the edge cases).
+GRPO_CONVENTIONS: Mapping[str, Mapping[str, object]] = MappingProxyType(
+    {
+        "verl": MappingProxyType({"ddof": 1, "eps": 1e-6, "std_floor": 0.0, "singleton": "raw"}),
+        "trl": MappingProxyType({"ddof": 1, "eps": 1e-4, "std_floor": 0.0, "singleton": "zero"}),
+        "openrlhf": MappingProxyType({"ddof": 1, "eps": 1e-9, "std_floor": 0.0, "singleton": "zero"}),
+    }
+)
+
+
+def _base_params() -> np.ndarray:
+    params = np.zeros(N_PARAMS)
+    params[P_DDOF] = 1.0
+    params[P_RHO_STAR] = 0.5
+    return params
+
+
+def _std_params(opts):
+    params = _base_params()
+    merged = {**GRPO_CONVENTIONS[opts["convention"]],
+              **{k: v for k, v in opts.items() if v is not None and k != "convention"}}
+    params[P_DDOF] = merged["ddof"]
+    params[P_EPS] = merged["eps"]
+    params[P_STD_FLOOR] = merged["std_floor"]
+    params[P_SINGLETON_ZERO] = merged["singleton"] == "zero"
+    if params[P_EPS] == 0.0 and params[P_STD_FLOOR] == 0.0:
+        raise ValueError("eps and std_floor must not both be 0 (a near-constant group would divide by ~0)")
+    return params
+
+
+def _centred_params(opts):
+    params = _base_params()
+    params[P_SINGLETON_ZERO] = opts.get("singleton", "raw") == "zero"
+    return params
+
+
+def _weight_params(opts):
+    params = _base_params()
+    for i, value in enumerate(opts.values()):  # declared order -> slots P_W0, P_W0 + 1, ...
+        params[P_W0 + i] = value
+    return params
+
+
+_PARAMS = {"raw": lambda opts: _base_params(), "centred": _centred_params, "std": _std_params,
+           "weight": _weight_params}
+
+
+def kernel_params(family: str, opts: Mapping) -> np.ndarray:
+    """The float64 (N_PARAMS,) vector the kernels read, from an entry's validated options.
+
+    std: ``convention`` gives ddof/eps/std_floor/singleton, explicit options override them;
+    centred: ``singleton``; weight: the numeric options in declared order from ``P_W0``.
+    """
+    return _PARAMS[family](opts)

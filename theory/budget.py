@@ -36,7 +36,8 @@ from scipy import optimize as _opt
 from scipy import special as _sp
 from scipy import stats as _st
 
-from theory.checks import check_choice, check_int, check_probabilities, check_probability, check_real
+from theory.checks import (as_real_array, check_choice, check_int, check_probabilities, check_probability,
+                           check_real)
 
 __all__ = [
     "DEFICIENT_BELOW",
@@ -60,14 +61,14 @@ _SERIES_MAX_X = 200.0  # above lam*H = 200 the closed (difference) form is accur
 
 
 def _xi_array(xi, name="xi"):
-    arr = np.asarray(xi, dtype=np.float64)
+    arr = as_real_array(name, xi)
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0.0):
         raise ValueError(f"{name} must be finite and > 0")
     return arr
 
 
 def _positive_array(x, name):
-    arr = np.asarray(x, dtype=np.float64)
+    arr = as_real_array(name, x)
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0.0):
         raise ValueError(f"{name} must be finite and > 0")
     return arr

@@ -55,11 +55,17 @@ def as_real_array(name: str, values) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
+#: Largest reward magnitude the estimators accept: a group's sum and sum of squared deviations
+#: stay below the float64 maximum (1.8e308) for any group of fewer than 4e7 rollouts.
+REWARD_MAX = 1e150
+
+
 def check_rewards(rewards, *, name: str = "rewards", unit_interval: bool = False) -> np.ndarray:
     """Return ``rewards`` as a C-contiguous float64 array shaped (num_prompts, group_size).
 
-    Raises ``ValueError`` for a rank other than 2, an empty axis, NaN or infinite entries, or (with
-    ``unit_interval``) entries outside [0, 1].
+    Raises ``ValueError`` for non-real or ragged input, a rank other than 2, an empty axis, NaN or
+    infinite entries, magnitudes above :data:`REWARD_MAX` (finite rewards of 1e308 would overflow
+    the group mean and std into NaN advantages), or (with ``unit_interval``) entries outside [0, 1].
     """
     arr = as_real_array(name, rewards)
     if arr.ndim != 2:
@@ -72,6 +78,9 @@ def check_rewards(rewards, *, name: str = "rewards", unit_interval: bool = False
         )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if np.abs(arr).max() > REWARD_MAX:
+        raise ValueError(f"{name} must lie in [-{REWARD_MAX:g}, {REWARD_MAX:g}] (larger magnitudes overflow a "
+                         f"group's mean and std); got max |r| = {np.abs(arr).max():g}")
     if unit_interval and (arr.min() < 0.0 or arr.max() > 1.0):
         raise ValueError(
             f"{name} must lie in [0, 1] for this estimator; got range "

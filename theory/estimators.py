@@ -53,6 +53,13 @@ dispatch (unknown codes raise); any other weight entry's ``w`` is compiled to a 
 passed as a first-class function, so every kernel has one extra specialisation whose machine code
 calls w through a pointer. The same source therefore always gives the same machine code, and
 Numba's on-disk cache never holds code that depends on what was registered at run time.
+(Rejected alternative: regenerating the dispatch from the registry and recompiling. Numba binds a
+callee when the caller compiles and its cache stamps only the caller's own file, so a cached
+simulator would keep serving the dispatch of the registry it was compiled with.) A run-time w is
+compiled with NumPy's error model (1/0 gives inf: a cfunc cannot raise) and checked finite and
+>= 0 on a grid of rho at registration. Separately, :mod:`theory.numba_cache` stamps every cached
+kernel of theory/ and simulate/ with the hash of both packages' sources, so an edit to the
+kernels here recompiles the simulators that inline them.
 Other families (raw, centred, std) take a new member only with a kernel branch (their formulas
 are code, not data); a stateful entry supplies ``stateful_advantages`` and its state hooks.
 
@@ -82,19 +89,19 @@ from numba import cfunc
 from numba.core.registry import CPUDispatcher
 
 from theory import kae as _kae
-from theory.advantage_kernels import (DAPO, DR_GRPO, GRPO, KAE, KERNEL_FAMILY, LINEAR_R, N_PARAMS, P_DDOF,
-                                      P_EPS, P_RHO_STAR, P_SINGLETON_ZERO, P_STD_FLOOR, P_W0, PLATEAU_R,
-                                      REINFORCE, RLOO, SQRT_R, UNIFORM_R, WEIGHT_SIGNATURE, advantage_row,
-                                      advantages_batch, keep_row, w_linear, w_plateau, w_sqrt, w_uniform,
-                                      weights_many)
-from theory.checks import (Option, check_choice, check_int, check_probabilities, check_real, check_rewards,
-                           choice_option, int_option, real_option)
+from theory.advantage_kernels import (DAPO, DR_GRPO, GRPO, GRPO_CONVENTIONS, KAE, KERNEL_FAMILY, LINEAR_R,
+                                      N_PARAMS, P_RHO_STAR, P_W0, PLATEAU_R, REINFORCE, RLOO, SQRT_R, UNIFORM_R,
+                                      WEIGHT_SIGNATURE, advantage_row, advantages_batch, keep_row, kernel_params,
+                                      w_linear, w_plateau, w_sqrt, w_uniform, weights_many)
+from theory.checks import Option, check_choice, check_rewards, choice_option, int_option, real_option
+from theory.estimator_weights import _omega_rloo, effective_weight, prompt_weight, weight_shapes
+from theory.estimator_weights import population_w as _population_w  # noqa: F401 (theory.weighting uses it)
 from theory.weighting_shapes import SHAPES, plateau_shapes
 
 __all__ = ["Estimator", "ESTIMATORS", "FAMILIES", "GRPO_CONVENTIONS", "Spec", "Estimate", "register",
            "unregister", "registered", "names", "FamilyView", "resolve", "advantages", "estimate", "keep_mask",
-           "new_state", "state_from_dict", "prompt_weight", "effective_weight", "advantage_row", "keep_row",
-           "P_W0", "P_RHO_STAR"]
+           "new_state", "state_from_dict", "prompt_weight", "effective_weight", "weight_shapes", "advantage_row",
+           "keep_row", "P_W0", "P_RHO_STAR"]
 
 FAMILIES = ("raw", "centred", "std", "weight", "stateful")
 NEEDS = frozenset({"prompt_ids", "step", "state"})
@@ -107,16 +114,6 @@ _TRAITS = {  # centered, shift_invariant, scale_invariant, homogeneous, symmetri
     "weight": (False, False, False, False, False, True),
     "stateful": (False, True, False, True, False, False),
 }
-
-# Each framework's group-std convention (reference/rlvr_frameworks.md, 3.5 and the edge cases).
-GRPO_CONVENTIONS: Mapping[str, Mapping[str, object]] = MappingProxyType(
-    {
-        "verl": MappingProxyType({"ddof": 1, "eps": 1e-6, "std_floor": 0.0, "singleton": "raw"}),
-        "trl": MappingProxyType({"ddof": 1, "eps": 1e-4, "std_floor": 0.0, "singleton": "zero"}),
-        "openrlhf": MappingProxyType({"ddof": 1, "eps": 1e-9, "std_floor": 0.0, "singleton": "zero"}),
-    }
-)
-
 
 @dataclass(frozen=True, eq=False)
 class Estimator:
@@ -197,7 +194,7 @@ def _compile_weight(entry: Estimator):
                          f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
     grid = np.linspace(0.0, 1.0, 101)
     out = np.empty_like(grid)
-    weights_many(handle, grid, _weight_params(entry, _validated(entry, {})), out)
+    weights_many(handle, grid, kernel_params("weight", _validated(entry, {})), out)
     if not np.all(np.isfinite(out) & (out >= 0.0)):
         raise ValueError(f"w of estimator {entry.name!r} must be finite and >= 0 on [0, 1]")
     return handle
@@ -307,43 +304,6 @@ def _validated(entry: Estimator, options: Mapping) -> dict:
     return {k: o.check(k, options.get(k, o.default)) for k, o in entry.options.items()}
 
 
-def _base_params() -> np.ndarray:
-    params = np.zeros(N_PARAMS)
-    params[P_DDOF] = 1.0
-    params[P_RHO_STAR] = 0.5
-    return params
-
-
-def _std_params(entry, opts):
-    params = _base_params()
-    merged = {**GRPO_CONVENTIONS[opts["convention"]],
-              **{k: v for k, v in opts.items() if v is not None and k != "convention"}}
-    params[P_DDOF] = merged["ddof"]
-    params[P_EPS] = merged["eps"]
-    params[P_STD_FLOOR] = merged["std_floor"]
-    params[P_SINGLETON_ZERO] = merged["singleton"] == "zero"
-    if params[P_EPS] == 0.0 and params[P_STD_FLOOR] == 0.0:
-        raise ValueError("eps and std_floor must not both be 0 (a near-constant group would divide by ~0)")
-    return params
-
-
-def _centred_params(entry, opts):
-    params = _base_params()
-    params[P_SINGLETON_ZERO] = opts.get("singleton", "raw") == "zero"
-    return params
-
-
-def _weight_params(entry, opts):
-    params = _base_params()
-    for i, key in enumerate(entry.options):  # declared order -> slots P_W0, P_W0 + 1, ...
-        params[P_W0 + i] = opts[key]
-    return params
-
-
-_PARAMS = {"raw": lambda e, o: _base_params(), "centred": _centred_params, "std": _std_params,
-           "weight": _weight_params}
-
-
 # ----------------------------------------------------------------------------------------------
 # Public API.
 # ----------------------------------------------------------------------------------------------
@@ -377,7 +337,7 @@ def resolve(name: str, **options) -> Spec:
     if entry.stateful:
         raise ValueError(f"estimator {name!r} is stateful (needs {sorted(entry.needs)}): it has no "
                          "stateless kernel; call estimate(..., prompt_ids=, step=, state=)")
-    return Spec(name, _HANDLES[name], _PARAMS[entry.family](entry, opts))
+    return Spec(name, _HANDLES[name], kernel_params(entry.family, opts))
 
 
 def estimate(name: str, rewards, *, prompt_ids=None, step=None, state=None, **options) -> Estimate:
@@ -443,80 +403,6 @@ def state_from_dict(name: str, data):
             raise ValueError(f"estimator {name!r} is stateless: its state must be None; got {type(data).__name__}")
         return None
     return entry.load_state(data)
-
-
-def _omega_one(rho, g, params):
-    return np.ones_like(rho)
-
-
-def _omega_rloo(rho, g, params):
-    if g < 2:
-        raise ValueError("group_size must be >= 2 for rloo's prompt weight G/(G-1)")
-    return np.full_like(rho, g / (g - 1.0))
-
-
-def _omega_std(rho, g, params):
-    if g - params[P_DDOF] <= 0:
-        raise ValueError(f"group_size must be > ddof = {params[P_DDOF]:g} for grpo's prompt weight")
-    std = np.sqrt(rho * (1.0 - rho) * g / (g - params[P_DDOF]))  # std of a binary group
-    return 1.0 / (np.maximum(std, params[P_STD_FLOOR]) + params[P_EPS])
-
-
-def _population_w(entry: Estimator, handle, rho, params):
-    """w(rho) in the population limit: the entry's own w, or its family's (module docstring)."""
-    if entry.family == "weight":
-        flat = np.ascontiguousarray(rho, dtype=np.float64).ravel()
-        out = np.empty_like(flat)
-        weights_many(handle, flat, params, out)
-        return out.reshape(np.shape(rho))
-    if entry.family == "std":
-        return np.sqrt(rho * (1.0 - rho))
-    return rho * (1.0 - rho)
-
-
-def prompt_weight(name: str, rho_hat, group_size: int, **options) -> np.ndarray:
-    """Prompt weight omega(rho_hat) so that A_i = omega (r_i - rho_hat) for binary rewards [paper B].
-
-    ``group_size`` enters through rloo's G/(G-1) and grpo's Bessel factor. The weight entries'
-    omega = w / (rho (1 - rho)) diverges at rho_hat in {0, 1} (returned as inf) where w > 0.
-    """
-    entry = _entry(name)
-    if entry.stateful:
-        raise ValueError(f"estimator {name!r} has no prompt weight omega(rho_hat): its baseline is stateful")
-    g = check_int("group_size", group_size, low=1)
-    rho = check_probabilities("rho_hat", rho_hat)
-    spec = resolve(name, **options)
-    if entry.omega is not None:
-        return entry.omega(rho, g, spec.params)
-    if entry.family == "weight":
-        w = _population_w(entry, spec.code, rho, spec.params)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(rho * (1.0 - rho) > 0, w / (rho * (1.0 - rho)), np.inf)
-    return _omega_std(rho, g, spec.params) if entry.family == "std" else _omega_one(rho, g, spec.params)
-
-
-def effective_weight(name: str, rho, **options) -> np.ndarray:
-    """Population effective weight w(rho) = omega(rho) rho (1 - rho) (G -> inf, eps -> 0) [paper B].
-
-    >>> effective_weight("grpo", [0.0, 0.5, 1.0]).tolist()
-    [0.0, 0.5, 0.0]
-    """
-    entry = _entry(name)
-    rho = check_probabilities("rho", rho)
-    if entry.stateful:
-        _validated(entry, options)
-        return np.asarray(rho * (1.0 - rho), dtype=np.float64)
-    spec = resolve(name, **options)
-    return np.asarray(_population_w(entry, spec.code, rho, spec.params), dtype=np.float64)
-
-
-def weight_shapes(name: str, **options):
-    """Paper B closed forms (f, R, E) of a stateless entry (see theory.weighting_shapes), or None."""
-    entry = _entry(name)
-    spec = resolve(name, **options)
-    if entry.family == "weight":
-        return entry.shapes(spec.params) if entry.shapes is not None else None
-    return SHAPES["semicircle"] if entry.family == "std" else SHAPES["parabola"]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -13,38 +13,38 @@ It uses Numba's cache-locator hook (``numba.core.caching.CacheImpl._locator_clas
 list ``NUMBA_CACHE_LOCATOR_CLASSES`` also overrides). If a future Numba drops that hook,
 :func:`install` returns False and caching falls back to Numba's per-file stamps (the test
 tests/test_estimators_runtime.py::test_numba_cache_stamp_covers_the_kernel_packages then fails).
-The stamp reads the package sources once per process (their stat is rechecked at each stamp).
+The stamp reads the package sources once per process (see :func:`source_stamp`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
-__all__ = ["install", "source_stamp", "PACKAGES"]
+__all__ = ["install", "source_stamp", "hash_sources", "PACKAGES"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 #: Packages whose Numba kernels may inline each other's functions.
 PACKAGES = (_ROOT / "theory", _ROOT / "simulate")
-_memo: dict = {}
+_STAMP: list = []  # the stamp of this process, computed once
 
 
-def _files():
-    return sorted(p for pkg in PACKAGES for p in pkg.glob("*.py"))
+def hash_sources(root: Path, packages) -> str:
+    """SHA-256 over (path relative to ``root``, content) of every ``*.py`` in ``packages``, sorted."""
+    h = hashlib.sha256()
+    for p in sorted(p for pkg in packages for p in Path(pkg).glob("*.py")):
+        h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return "rlvr-lab:" + h.hexdigest()
 
 
 def source_stamp() -> str:
-    """SHA-256 over (relative path, content) of every ``*.py`` in :data:`PACKAGES`."""
-    files = _files()
-    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
-    if key not in _memo:
-        h = hashlib.sha256()
-        for p in files:
-            h.update(str(p.relative_to(_ROOT)).encode() + b"\0" + p.read_bytes() + b"\0")
-        _memo.clear()
-        _memo[key] = "rlvr-lab:" + h.hexdigest()
-    return _memo[key]
+    """The stamp of this process: :func:`hash_sources` of :data:`PACKAGES`, read ONCE (at the first
+    cached kernel). Kernels compiled by this process come from the source it imported at start;
+    re-reading the files later (after an edit made while it runs) would file old machine code
+    under the new source's stamp."""
+    if not _STAMP:
+        _STAMP.append(hash_sources(_ROOT, PACKAGES))
+    return _STAMP[0]
 
 
 def _in_packages(py_file) -> bool:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as _st
 
-from theory.checks import check_int, check_real
+from theory.checks import as_real_array, check_int, check_real
 
 __all__ = ["mean_se", "mean_ci", "finite_mean_se", "bootstrap_ci", "wilson_ci", "fit_line", "Fit"]
 
 
 def mean_se(x) -> tuple[float, float]:
     """Sample mean and its standard error s / sqrt(n) (ddof = 1; se = 0 for n = 1)."""
-    x = np.asarray(x, dtype=np.float64).ravel()
+    x = as_real_array("x", x).ravel()
     if x.size == 0:
         raise ValueError("x must hold at least one value")
     se = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else 0.0
@@ -104,7 +104,7 @@ def fit_line(x, y, *, level: float = 0.95) -> Fit:
 
     For a log-log slope pass ``np.log(x), np.log(y)``.
     """
-    x = np.asarray(x, dtype=np.float64).ravel()
+    x = as_real_array("x", x).ravel()
     y = np.asarray(y, dtype=np.float64).ravel()
     if x.size != y.size or x.size < 3:
         raise ValueError(f"x and y must have the same length >= 3; got {x.size} and {y.size}")

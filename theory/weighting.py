@@ -35,7 +35,7 @@ import math
 import numpy as np
 from scipy import integrate
 
-from theory.checks import check_choice, check_int, check_probability, check_real
+from theory.checks import as_real_array, check_choice, check_int, check_probability, check_real
 from theory.estimators import ESTIMATORS, FamilyView, effective_weight, resolve, weight_shapes
 from theory.weighting_shapes import SHAPES, F as _F
 
@@ -104,7 +104,7 @@ def population_omega(name: str, rho, **options) -> np.ndarray:
     4.0
     """
     _check_name(name)
-    rho = np.asarray(rho, dtype=np.float64)
+    rho = as_real_array("rho", rho)
     if np.any(~((rho > 0.0) & (rho < 1.0))):
         raise ValueError("rho must lie in (0, 1) for the population prompt weight")
     return effective_weight(name, rho, **options) / (rho * (1.0 - rho))
@@ -135,7 +135,7 @@ def surrogate(name: str, rho, **options) -> np.ndarray:
     1.570796
     """
     _check_name(name)
-    rho = np.asarray(rho, dtype=np.float64)
+    rho = as_real_array("rho", rho)
     if np.any(~((rho > 0.0) & (rho < 1.0))):
         raise ValueError("rho must lie in (0, 1) for the surrogate")
     return np.asarray(_antiderivatives(name, options)[0](rho), dtype=np.float64)
@@ -204,6 +204,8 @@ def time_for_weight(omega, rho0: float, rho1: float, clock="regular", *, budget:
     >>> round(time_for_weight(lambda r: 1.0 / np.sqrt(r * (1 - r)), 0.01, 0.9), 2)
     5.28
     """
+    if not callable(omega):
+        raise ValueError(f"omega must be a callable omega(rho) > 0 on (rho0, rho1); got {type(omega).__name__}")
     rho0, rho1 = _check_interval(rho0, rho1)
     a, b = _check_cost(clock)
     budget = check_real("budget", budget, low=0.0, open_low=True)
@@ -224,7 +226,7 @@ def optimal_weight(rho, cost=(1.0, 0.0), *, rho0: float | None = None, rho1: flo
     2.0
     """
     a, b = _check_cost(cost)
-    rho = np.asarray(rho, dtype=np.float64)
+    rho = as_real_array("rho", rho)
     if np.any(~((rho > 0.0) & (rho < 1.0))):
         raise ValueError("rho must lie in (0, 1) for the optimal weight")
     shape = np.sqrt((a + b / rho) / (rho * (1.0 - rho)))
@@ -272,13 +274,15 @@ def recursion_path(name: str, rho0: float, n_steps: int, step: float, *, scale: 
     """
     _check_name(name)
     rho = check_probability("rho0", rho0, open_low=True, open_high=True)
-    out = np.empty(int(n_steps) + 1)
+    n_steps = check_int("n_steps", n_steps, low=0)
+    eta = check_real("step", step, low=0.0, open_low=True) * check_real("scale", scale, low=0.0, open_low=True)
+    out = np.empty(n_steps + 1)
     out[0] = rho
     ell = np.log(rho) - np.log1p(-rho)
     omega = _fast_omega(name, options)
-    for t in range(int(n_steps)):
+    for t in range(n_steps):
         if 0.0 < rho < 1.0:
-            ell += step * scale * omega(rho)
+            ell += eta * omega(rho)
             rho = float(1.0 / (1.0 + np.exp(-ell)))
         out[t + 1] = rho
     return out
@@ -294,6 +298,7 @@ def recursion_time(name: str, rho0: float, rho1: float, step: float, *, budget: 
     """
     rho0, rho1 = _check_interval(rho0, rho1)
     step = check_real("step", step, low=0.0, open_low=True)
+    max_steps = check_int("max_steps", max_steps, low=1)
     k = budget_scale(name, rho0, rho1, budget, **options)
     rho, ell, t, eff = rho0, np.log(rho0) - np.log1p(-rho0), 0, 0.0
     omega = _fast_omega(name, options)
