@@ -38,7 +38,6 @@ Example (verl command line)::
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from rlvr_lab.integrations.grouped import grouped_advantages
 from theory.estimators import ESTIMATORS
@@ -78,9 +77,11 @@ def options_from_config(config) -> dict:
     return dict(sub)
 
 
-def compute_advantage(name: str, token_level_rewards: torch.Tensor, response_mask: torch.Tensor, index,
-                      options: dict | None = None):
-    """verl's ``(advantages, returns)``, both (bs, T), for registry estimator ``name`` (see module docstring)."""
+def compute_advantage(name: str, token_level_rewards, response_mask, index, options: dict | None = None):
+    """verl's ``(advantages, returns)``, both (bs, T) torch tensors, for registry estimator ``name``
+    (see the module docstring)."""
+    import torch  # verl runs on torch; the rest of this module does not need it
+
     if name not in registrable():
         why = UNSUPPORTED.get(name, "not a registry estimator")
         raise ValueError(f"estimator {name!r} cannot be used in verl ({why}); usable: {registrable()}")
