@@ -25,7 +25,7 @@ __all__ = ["add_parser", "run"]
 
 def add_parser(subparsers):
     """Register ``integrations`` and its subcommands on the app's ``subparsers``."""
-    from rlvr_lab.llm_cli import _kv  # the llm commands' KEY=VALUE parser
+    from rlvr_lab.options import parse_kv as _kv  # the KEY=VALUE parser of every command
 
     p = subparsers.add_parser("integrations", help="TRL / verl / OpenRLHF: plug-in check, data-set export")
     sub = p.add_subparsers(dest="integrations_command", required=True)

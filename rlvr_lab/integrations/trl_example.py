@@ -24,7 +24,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from rlvr_lab.llm_cli import _kv
+    from rlvr_lab.options import parse_kv as _kv
 
     p = argparse.ArgumentParser(prog="python -m rlvr_lab.integrations.trl_example", description=__doc__.split("\n")[0])
     p.add_argument("--model", default="smollm2-135m", help="smollm2-135m | tiny | local checkpoint dir")
