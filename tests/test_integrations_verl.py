@@ -4,8 +4,10 @@ where verl is installed, parity with verl's own grpo/rloo and registration on ``
 verl pins an older transformers than the project, so its tests run in their own environment::
 
     python3 -m venv /work/venvs/verl && /work/venvs/verl/bin/pip install torch==2.13.0 \\
-        && /work/venvs/verl/bin/pip install verl pytest && /work/venvs/verl/bin/pip install --no-deps -e .
-    /work/venvs/verl/bin/python -m pytest -q tests/test_integrations_verl.py
+        && /work/venvs/verl/bin/pip install verl pytest && /work/venvs/verl/bin/pip install -e ".[test]"
+    /work/venvs/verl/bin/python -m pytest -q tests/test_integrations_verl.py tests/test_integrations_export.py
+
+(verl 0.9.1 brought transformers 5.10.4 and kept torch 2.13.0; the llm extra's transformers>=5,<6 accepts it.)
 
 In the project's own environment the verl-dependent tests skip with that reason.
 """
