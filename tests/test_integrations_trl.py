@@ -127,8 +127,9 @@ def test_linear_r_moves_an_all_fail_group_where_trl_does_not(tmp_path):
     for g in fail:
         assert torch.equal(nat[g], torch.zeros(4))
         assert torch.equal(lin[g], torch.full((4,), -1.0))
-    # every group is the registry's linear_r of the same rewards
+    # every group is the registry's linear_r of the same rewards, and that is what TRL logs
     np.testing.assert_allclose(lin.numpy(), registry_advantages("linear_r", r), rtol=1e-6, atol=1e-7)
+    assert ours.rec_logged[0][-8:] == lin.reshape(-1).tolist() != native.rec_logged[0][-8:]
 
 
 def test_unit_interval_checked_with_a_clear_error(tmp_path):
