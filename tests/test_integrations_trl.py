@@ -79,9 +79,20 @@ def run(cls, config_cls, tmp_path, reward, *, dataset=None, train=True, resume=N
     tr = _recording(cls)(model=model, reward_funcs=reward, args=config_cls(**_config(tmp_path, **kw)),
                          train_dataset=ds, processing_class=tok, **trainer_kw)
     tr.rec_adv, tr.rec_loss, tr.rec_logged = [], [], []
+    tr.init_params = {n: p.detach().clone() for n, p in tr.model.named_parameters()}
     if train:
         tr.train(resume_from_checkpoint=resume)
     return tr
+
+
+def _assert_same_update(native, ours):
+    """The trained weights agree (the loss value alone can be 0 by construction: centred advantages on
+    equal-length completions sum to 0), and the update moved them (so the comparison is not vacuous)."""
+    moved = 0.0
+    for (name, p), (_, q) in zip(native.model.named_parameters(), ours.model.named_parameters()):
+        torch.testing.assert_close(q, p, rtol=1e-5, atol=1e-7, msg=name)
+        moved = max(moved, (p - native.init_params[name]).abs().max().item())
+    assert moved > 0
 
 
 def _assert_same(a, b):
@@ -101,6 +112,7 @@ def test_grpo_trl_convention_reproduces_native_trl(tmp_path, none_every):
     assert (adv > 0).any() and (adv < 0).any() and (adv == 0).any()  # the batch exercises every case
     _assert_same(native.rec_adv, ours.rec_adv)
     _assert_same(native.rec_loss, ours.rec_loss)
+    _assert_same_update(native, ours)
     for x, y in zip(native.rec_logged, ours.rec_logged):
         np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)
 
@@ -113,6 +125,7 @@ def test_rloo_reproduces_native_trl_rloo(tmp_path):
     assert torch.cat(native.rec_adv).abs().sum() > 0
     _assert_same(native.rec_adv, ours.rec_adv)
     _assert_same(native.rec_loss, ours.rec_loss)
+    _assert_same_update(native, ours)
 
 
 def test_linear_r_moves_an_all_fail_group_where_trl_does_not(tmp_path):
