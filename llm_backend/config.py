@@ -159,7 +159,14 @@ class ModelConfig:
         check_model_name(self.name)
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
-        check_device(self.device)
+        if check_device(self.device) and self.device.startswith("cuda"):
+            import importlib.util
+
+            if importlib.util.find_spec("torch") is not None:
+                import torch
+
+                if not torch.cuda.is_available():
+                    raise ValueError(f"device must be 'cpu' here (CUDA is not available); got {self.device!r}")
         return self
 
 

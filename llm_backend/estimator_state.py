@@ -121,5 +121,10 @@ def check_estimator(name: str, options: dict) -> None:
     reserved = {"prompt_ids", "step", "history", "state"} & set(options)
     if reserved:
         raise ValueError(f"estimator_options must not set {sorted(reserved)}: the trainer supplies them")
+    unknown = sorted(set(options) - set(_est.ESTIMATORS[name].options))
+    if unknown:  # the entry's declared options (the current kae raises TypeError instead)
+        accepted = sorted(set(_est.ESTIMATORS[name].options) - {"prompt_ids", "step", "history", "state"})
+        raise ValueError(f"estimator_options: unknown option(s) {unknown} for estimator {name!r}; accepted: "
+                         f"{accepted or 'none'}")
     state = new_state(name, **options) if _V2 else new_state(name)
     _est.estimate(name, np.array([[1.0, 0.0]]), **options, **estimator_extras(name, [0], 1, state))
