@@ -89,7 +89,7 @@ def compute(ctx) -> dict:
                            n_iter=per[0]["steps"], xi_eval=c0["eval_horizon"] / mean_t, mean_T_base=mean_t)
     return {"missing": False, "mean_t": mean_t, "xi_provenance": provenance(xi), "runs": per,
             "same_start": bool(same_start), "eval_prompts": int(starts[0].shape[0]), "eval_group": int(starts[0].shape[1]),
-            "eval_horizon": c0["eval_horizon"], "hardware": provenance(runs[0])["hardware"],
+            "eval_horizon": c0["eval_horizon"], "hardware": provenance(runs[0])["hardware"], "model_label": provenance(runs[0])["model_label"],
             "sim_xi0": sim["xi0"], "sim_eff": sim["per_iteration"].mean(0),
             "sim_eff_se": sim["per_iteration"].std(0, ddof=1) / np.sqrt(SIM_SEEDS)}
 
@@ -139,7 +139,7 @@ def draw(data):
     ax = axes[0]
     xs = [r["xi0"] for r in runs]
     ax.errorbar(xs, [r["eff"] for r in runs], yerr=[1.96 * r["eff_se"] for r in runs], fmt="o-", color="C0",
-                capsize=3, label="SmolLM2, measured (95% paired interval)")
+                capsize=3, label=f"{data.get('model_label', 'model')}, measured (95% paired interval)")
     ax.axhline(0, color="k", lw=0.6)
     ax.set(xscale="log", xlabel="xi0 = H / E[T] (log scale)", ylabel="held-out accuracy gain per step",
            title="efficiency vs xi0")
@@ -162,7 +162,7 @@ def draw(data):
                 label=f"H = {r['H']} ({r['rows_per_step']} rollouts/step)")
     ax.set(xlabel="training step", ylabel="mean training reward 1{T <= H}", title="training reward")
     ax.legend(fontsize=8)
-    fig.suptitle(f"SmolLM2-135M-Instruct, 1-digit sums, grpo, one seed ({data['hardware']})", fontsize=9)
+    fig.suptitle(f"{data.get('model_label', 'model')}, 1-digit sums, grpo, one seed ({data['hardware']})", fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -194,7 +194,8 @@ def draw(data):
     parts = [f"{_label(d)}: {d['num_prompts']} prompts x {d['group']} rollouts, {d['tokens_per_second']} tok/s"
              for d in data["datasets"].values()]
     hw = next(iter(data["datasets"].values()))["provenance"]["hardware"]
-    fig.suptitle(f"SmolLM2-135M-Instruct ({hw}); " + "; ".join(parts), fontsize=9)
+    label = next(iter(data["datasets"].values()))["provenance"].get("model_label", "model")
+    fig.suptitle(f"{label} ({hw}); " + "; ".join(parts), fontsize=9)
     fig.tight_layout()
     return fig
 

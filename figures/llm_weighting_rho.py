@@ -192,7 +192,8 @@ def draw(data):
                title=f"{label}: from-scratch runs ({rows} rollouts/step)" if runs else f"{label}: no runs")
         if runs:
             ax.legend(fontsize=8)
-    fig.suptitle("SmolLM2-135M-Instruct, one seed per weighting" + (
+    label = data["provenance"].get("model_label", "model") if not data["missing_weights"] else "model"
+    fig.suptitle(f"{label}, one seed per weighting" + (
         f" ({data['provenance']['hardware']})" if not data["missing_weights"] else ""), fontsize=9)
     fig.tight_layout()
     return fig
