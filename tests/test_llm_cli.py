@@ -154,3 +154,48 @@ def test_bad_input_exits_2_with_one_line_before_loading(tmp_path, monkeypatch, c
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
     assert word.lower() in err.lower(), err
     assert not (t / "o.json").exists() and not (t / "run").exists()  # nothing written
+
+
+def test_options_are_generated_from_the_configs():
+    """Every config field is an option with its dataclass default in the help; nothing is declared twice."""
+    from dataclasses import fields
+
+    from llm_backend.config import TrainConfig, XiConfig
+
+    parser = argparse.ArgumentParser(prog="rlvr-lab")
+    llm_cli.add_parser(parser.add_subparsers(dest="command"))
+    sub = parser._subparsers._group_actions[0].choices["llm"]._subparsers._group_actions[0].choices
+    train_opts = {a.dest for a in sub["train"]._actions}
+    assert {f.name for f in fields(TrainConfig) if f.name != "command"} <= train_opts
+    xi_opts = {a.dest for a in sub["xi"]._actions}
+    assert {"model.name", "model.dtype", "model.device", "task.horizon", "sampling.batch_size", "xi_horizon",
+            "out", "resume"} <= xi_opts
+    helps = {a.dest: a.help for a in sub["train"]._actions}
+    assert "(default: 5)" in helps["checkpoint_every"] and "(default: float32)" in helps["dtype"]
+    cfg = llm_cli.config_from_args(_parse(["llm", "xi", "--model", "tiny", "--dtype", "bfloat16", "--out", "x.json"]))
+    assert isinstance(cfg, XiConfig) and cfg.model.dtype == "bfloat16" and cfg.task.prompts == XiConfig().task.prompts
+
+
+def test_train_config_file_and_command_line_override(tmp_path):
+    toml = tmp_path / "run.toml"
+    toml.write_text(f'model = "tiny"\ntask = "arithmetic"\nestimator = "kae"\nsteps = 7\nlr = 1\nout_dir = "{tmp_path / "r"}"\n'
+                    '[task_options]\ndigits = 1\n[estimator_options]\nbandwidth = 0.3\n')
+    cfg = llm_cli.config_from_args(_parse(["llm", "train", "--config", str(toml), "--steps", "3"]))
+    assert (cfg.steps, cfg.lr, cfg.estimator, cfg.task_options, cfg.estimator_options) == \
+        (3, 1.0, "kae", {"digits": 1}, {"bandwidth": 0.3})
+    assert cfg.out_dir == str(tmp_path / "r") and cfg.model == "tiny"
+
+
+def test_measurement_resume_through_the_cli(tmp_path):
+    out = tmp_path / "xi.json"
+    argv = ["llm", "xi", "--model", "tiny", "--prompts", "3", "--group", "2", "--horizon", "5", "--out", str(out)]
+    partial = tmp_path / "xi.json.partial.jsonl"
+    partial.write_text(json.dumps({"config": {"other": 1}}) + "\n")
+    with pytest.raises(ValueError, match="--resume"):
+        llm_cli.run(_parse(argv))
+    with pytest.raises(ValueError, match="configuration"):
+        llm_cli.run(_parse(argv + ["--resume"]))
+    partial.unlink()
+    assert llm_cli.run(_parse(argv)) == 0 and not partial.exists()
+    res = json.loads(out.read_text())
+    assert res["dtype"] == "float32" and res["config"]["model"]["name"] == "tiny"
