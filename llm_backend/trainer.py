@@ -284,7 +284,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False, fau
     pool = task.problems(cfg.pool, seed=derive_seed(cfg.seed, "pool"))
     opt = torch.optim.AdamW(lm.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     log_path, eval_path, start = out / "log.jsonl", out / "eval.jsonl", 1
-    est_state = new_state(cfg.estimator)
+    est_state = new_state(cfg.estimator, **cfg.estimator_options)
     held_out = eval_problems(task, pool, cfg.eval_prompts, derive_seed(cfg.seed, "eval-problems")) \
         if cfg.eval_prompts > 0 else []
     if resume and latest_step(out) > 0:
