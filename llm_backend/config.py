@@ -34,6 +34,7 @@ from theory.checks import check_choice, check_int, check_probability, check_real
 from theory.estimators import ESTIMATORS, effective_weight
 
 __all__ = ["ModelConfig", "SamplingConfig", "TaskConfig", "XiConfig", "PplConfig", "WeightsConfig", "TrainConfig",
+           "CompositionConfig",
            "opt", "check_model_name", "check_device", "check_output_file", "check_output_dir", "check_input_file", "config_dict"]
 
 DTYPES = ("float32", "bfloat16", "auto")  # models.DTYPES (kept here so validation needs no torch)
@@ -286,6 +287,20 @@ class WeightsConfig(_Measurement):
                 raise ValueError(f"estimators: {name!r} has no effective weight w(rho), so no time to "
                                  "target can be predicted") from None
         self.estimators = tuple(self.estimators)
+        return self
+
+
+@dataclass
+class CompositionConfig(_Measurement):
+    """Paper E: P(final correct | step s correct / not correct) per step (``rlvr-lab llm composition``)."""
+
+    task: TaskConfig = field(default_factory=_task(task="multistep", prompts=32, group=8, horizon=96))
+
+    def validate(self) -> "CompositionConfig":
+        if self.task.task != "multistep":
+            raise ValueError(f"task must be 'multistep' for llm composition (it checks intermediate steps); "
+                             f"got {self.task.task!r}")
+        super().validate()
         return self
 
 
