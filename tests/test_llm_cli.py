@@ -199,3 +199,17 @@ def test_measurement_resume_through_the_cli(tmp_path):
     assert llm_cli.run(_parse(argv)) == 0 and not partial.exists()
     res = json.loads(out.read_text())
     assert res["dtype"] == "float32" and res["config"]["model"]["name"] == "tiny"
+
+
+def test_without_the_llm_extra_the_error_names_it(tmp_path, monkeypatch, capsys):
+    """A real-model command on an install without torch/transformers: one line naming the extra."""
+    import importlib.util
+
+    from rlvr_lab import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("torch", "transformers") else real(name, *a))
+    rc = cli.main(["llm", "xi", "--model", "tiny", "--out", str(tmp_path / "x.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and 'pip install "rlvr-lab[llm]"' in err and len(err.strip().splitlines()) == 1
