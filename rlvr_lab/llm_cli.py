@@ -1,4 +1,4 @@
-"""``rlvr-lab llm xi|ppl|weights|train``: real-model measurements and training, written as JSON.
+"""``rlvr-lab llm xi|ppl|weights|composition|train``: real-model measurements and training, written as JSON.
 
 Every option is generated from the entry point's typed config (``llm_backend.config``,
 ``llm_backend.trainer.TrainConfig``) by ``rlvr_lab.options``; nothing is declared twice here. The
@@ -24,17 +24,18 @@ import shlex
 import sys
 import time
 
-from llm_backend.config import PplConfig, WeightsConfig, XiConfig
+from llm_backend.config import CompositionConfig, PplConfig, WeightsConfig, XiConfig
 from llm_backend.config import TrainConfig
 from rlvr_lab.options import add_options, build, from_mapping, read_toml
 
 __all__ = ["add_parser", "run", "config_from_args", "LLM_EXTRA_HINT"]
 
 LLM_EXTRA_HINT = 'the real-model commands need the `llm` extra: pip install "rlvr-lab[llm]"'
-_MEASUREMENTS = {"xi": XiConfig, "ppl": PplConfig, "weights": WeightsConfig}
+_MEASUREMENTS = {"xi": XiConfig, "ppl": PplConfig, "weights": WeightsConfig, "composition": CompositionConfig}
 _HELP = {"xi": "paper A: E[T], xi = H/E[T], q(H), regimes (censored MLE)",
          "ppl": "paper D: prompt perplexity vs pass rate (Spearman, deciles)",
-         "weights": "paper B: start distribution of rho_hat, predicted time to target"}
+         "weights": "paper B: start distribution of rho_hat, predicted time to target",
+         "composition": "paper E: P(final correct | step s correct / not), ratio r per step (multistep)"}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -76,6 +77,10 @@ def config_from_args(args):
     return build(_MEASUREMENTS[args.llm_command], args).validate()
 
 
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
 def _require_llm_extra() -> None:
     import importlib.util
 
@@ -109,7 +114,8 @@ def run(args) -> int:
     from llm_backend import experiments
     from llm_backend.results import write_result
 
-    run_fn = {"xi": experiments.run_xi, "ppl": experiments.run_ppl, "weights": experiments.run_weights}
+    run_fn = {"xi": experiments.run_xi, "ppl": experiments.run_ppl, "weights": experiments.run_weights,
+              "composition": experiments.run_composition}
     try:
         res = run_fn[args.llm_command](cfg, command=_command_line(), started=t0)
     except KeyboardInterrupt:
@@ -124,6 +130,10 @@ def run(args) -> int:
     elif args.llm_command == "ppl":
         print(f"ppl: Spearman(PPL, pass rate) = {s['spearman']:.3f} [{s['spearman_ci95'][0]:.3f}, "
               f"{s['spearman_ci95'][1]:.3f}], p = {s['p_value']:.3g}, n = {s['n_prompts']} prompts")
+    elif args.llm_command == "composition":
+        print(f"composition: {s['num_prompts']} prompts x {s['group']}, final success {s['final_success']:.3f}; "
+              + "; ".join(f"step {d['step']}: q+ {_fmt(d['q_plus'])}, q- {_fmt(d['q_minus'])}, r {_fmt(d['ratio'])}"
+                          for d in s["steps"]))
     else:
         print(f"weights: {s['num_prompts']} prompts x {s['group']}: mean rho_hat = {s['mean_rho_hat']:.3f}, "
               f"all-fail fraction = {s['all_fail_fraction']:.2f}; median time to rho={s['target']}: "
