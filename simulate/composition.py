@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from simulate.rng import uniform
+from simulate.rng import stream_key, uniform_at
 from theory.bench import BenchCase
 from theory.checks import check_int, check_real
 from theory.composition import Verifier, _forward_backward, _ratio_row, chain_value, check_policy
@@ -54,7 +54,7 @@ __all__ = ["Runs", "expected_runs", "sampled_runs", "run_metrics", "classify", "
 OUTCOMES = ("correct", "wrong-rewarded", "wrong-failing", "unconverged")
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _softmax(theta, pi):
     for s in range(theta.shape[0]):
         m = theta[s, 0]
@@ -68,7 +68,7 @@ def _softmax(theta, pi):
             pi[s, j] /= tot
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _correct_chain_prob(pi):
     p = 1.0
     for s in range(pi.shape[0]):
@@ -76,7 +76,7 @@ def _correct_chain_prob(pi):
     return p
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _cumsum_rows(pi, cum):
     for s in range(pi.shape[0]):
         acc = 0.0
@@ -85,7 +85,7 @@ def _cumsum_rows(pi, cum):
             cum[s, k] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sample_group(cum, trans, accept, init, seed, it, G, acts, rew):
     """Draw G chains (acts (G, S)) and their verifier rewards (rew (G,)) at iteration ``it``.
 
@@ -93,19 +93,20 @@ def _sample_group(cum, trans, accept, init, seed, it, G, acts, rew):
     the last partial sum), written branch-free as the number of partial sums <= u.
     """
     S, K = cum.shape
+    key = stream_key(seed, it)  # uniform(seed, it, c) == uniform_at(key, c)
     for i in range(G):
         x = init
         for s in range(S):
-            u = uniform(seed, it, i * (S + 1) + s)
+            u = uniform_at(key, i * (S + 1) + s)
             j = 0
             for k in range(K - 1):
                 j += 1 if u >= cum[s, k] else 0
             acts[i, s] = j
             x = trans[j, x]
-        rew[i] = 1.0 if uniform(seed, it, i * (S + 1) + S) < accept[x] else 0.0
+        rew[i] = 1.0 if uniform_at(key, i * (S + 1) + S) < accept[x] else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sampled_step(theta, pi, acts, rew, adv, code, params, lr):
     """theta += lr/G sum_i kappa A_i (1[a_is = j] - pi_sj); returns kappa."""
     G = rew.shape[0]
@@ -121,7 +122,7 @@ def _sampled_step(theta, pi, acts, rew, adv, code, params, lr):
     return kappa
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit):
     """Shared by both dynamics: pi = softmax(theta), first hit of the correct chain, logging.
     Returns the next log slot and whether run ``r`` stops before its update at iteration ``t``."""
@@ -134,7 +135,7 @@ def _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_o
     return li, t == n_iter or (stop_on_hit and hit[r] >= 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _finish(theta, r, li, theta_log, theta_out):
     """Pad the log of a run that stopped early with its final logits; store them."""
     for l in range(li, theta_log.shape[1]):

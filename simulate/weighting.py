@@ -48,7 +48,7 @@ UPDATES = {"kl": 0, "pg": 1}
 STARTS = ("from_scratch", "post_sft")
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _softmax(z, pi):
     m = z.max()
     tot = 0.0
@@ -59,7 +59,7 @@ def _softmax(z, pi):
         pi[k] /= tot
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _rho(pi, correct):
     s = 0.0
     for k in range(pi.shape[0]):
@@ -67,18 +67,29 @@ def _rho(pi, correct):
     return s
 
 
-@njit(cache=True)
-def _categorical(pi, u):
-    """Smallest k with pi[0] + ... + pi[k] > u (the last k with pi > 0 on round-off)."""
+@njit(cache=True, inline="always")
+def _cdf(pi, cum):
+    """cum[k] = pi[0] + ... + pi[k] over the k with pi[k] > 0, summed in index order; returns the
+    last k with pi[k] > 0 (0 if none)."""
     c = 0.0
     last = 0
     for k in range(pi.shape[0]):
         if pi[k] > 0.0:
             last = k
             c += pi[k]
-            if c > u:
-                return k
+        cum[k] = c
     return last
+
+
+@njit(cache=True, inline="always")
+def _categorical(cum, last, u):
+    """Inverse-CDF draw: the smallest k with pi[k] > 0 and cum[k] > u, or ``last`` when round-off
+    leaves u above every partial sum. Branch-free: cum is non-decreasing and its first entry above
+    u (> 0) belongs to a k with pi[k] > 0, so that k is the count of entries <= u."""
+    j = 0
+    for k in range(cum.shape[0]):
+        j += 1 if cum[k] <= u else 0
+    return min(j, last)
 
 
 @njit(cache=True)
@@ -87,11 +98,13 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
     """Run one prompt's n_steps updates in place (z: (K,) logits, correct: (K,) 0/1)."""
     k_resp = z.shape[0]
     pi = np.empty(k_resp)
+    cum = np.empty(k_resp)
     grad = np.empty(k_resp)
     ys = np.empty(g, dtype=np.int64)
     r = np.empty(g)
     adv = np.empty(g)
     _softmax(z, pi)
+    last = _cdf(pi, cum)
     rho_out[0, p] = _rho(pi, correct)
     for t in range(n_steps):
         used = 0
@@ -99,7 +112,8 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
         for a in range(max_refill + 1):
             key = stream_key(seed, (p * n_steps + t) * (max_refill + 1) + a)
             for i in range(g):
-                ys[i] = _categorical(pi, uniform_at(key, i))
+                ys[i] = _categorical(cum, last, uniform_at(key, i))
+            for i in range(g):
                 r[i] = correct[ys[i]]
             used += g
             if keep_row(code, r):
@@ -135,6 +149,7 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
                     for k in range(k_resp):
                         z[k] += eta * (grad[k] - total * pi[k]) / g
                 _softmax(z, pi)
+                last = _cdf(pi, cum)
         signal_out[t, p] = moved
         rho_out[t + 1, p] = _rho(pi, correct)
 

@@ -255,3 +255,30 @@ def test_responses_to_target_interpolates():
     resp = np.array([[16, 16], [48, 16]])
     out = responses_to_target(rho, resp, 0.6)
     assert out[0] == pytest.approx(16 + 0.5 * 48) and np.isnan(out[1])
+
+
+def _categorical_py(pi, u):
+    """The plain inverse-CDF search the kernel's branch-free draw must reproduce."""
+    c, last = 0.0, 0
+    for j, x in enumerate(pi):
+        if x > 0.0:
+            last = j
+            c += x
+            if c > u:
+                return j
+    return last
+
+
+@given(pi=st.lists(st.one_of(st.just(0.0), st.floats(1e-300, 1.0), st.floats(1e-18, 1e-15)), min_size=1,
+                   max_size=9),
+       u=st.one_of(st.floats(0.0, 1.0, exclude_min=True, exclude_max=True), st.just(1.0 - 2**-53)))
+def test_branch_free_categorical_equals_search(pi, u):
+    from simulate.weighting import _categorical, _cdf
+
+    p = np.array(pi)
+    tot = p.sum()
+    if tot > 0:
+        p = p / tot  # a distribution up to round-off (sums may land just below or above 1)
+    cum = np.empty_like(p)
+    last = _cdf(p, cum)
+    assert _categorical(cum, last, u) == _categorical_py(list(p), u)
