@@ -18,7 +18,7 @@ import numpy as np
 import numba
 
 from simulate.rng import uniform_np
-from theory.bench import BenchCase
+from theory.bench import BenchCase, with_threads
 from theory.estimators import estimate
 
 __all__ = ["simulate_policy_gradient_numpy", "make_bench_cases"]
@@ -61,16 +61,6 @@ def _sweep_numpy(*, seeds, theta0s, Hs, **kw) -> list:
     return [simulate_policy_gradient_numpy(theta0=t, H=h, seed=int(s), **kw) for s, t, h in zip(seeds, theta0s, Hs)]
 
 
-def _with_threads(n, fn):
-    """Call ``fn()`` with Numba's thread count set to ``n``, restoring it afterwards."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(n)
-    try:
-        return fn()
-    finally:
-        numba.set_num_threads(before)
-
-
 def make_bench_cases(quick: bool) -> list:
     """One case per K in {1, 4}: the sweep kernel (the path every figure takes) on R >= 2 runs per
     thread, against the NumPy twin, its minimum-work reference and itself on one thread."""
@@ -98,7 +88,7 @@ def make_bench_cases(quick: bool) -> list:
         limit = lambda K=K, th=th: _minimum_work(seeds, th, d, K, G, n_iter, np.zeros(R))
         cases.append(BenchCase(
             name=f"budget.sweep_K{K}", unit="rollouts", work=float(R * P * G * n_iter),
-            candidates={"numba sweep kernel": kernel, "numba sweep kernel, 1 thread": lambda k=kernel: _with_threads(1, k),
+            candidates={"numba sweep kernel": kernel, "numba sweep kernel, 1 thread": lambda k=kernel: with_threads(1, k),
                         "simulate_sweep (public, with accuracy)": public, "numpy": twin,
                         "minimum work (draws + inversion)": limit},
             reference="numpy", kernel="numba sweep kernel", limit="minimum work (draws + inversion)",

@@ -300,19 +300,8 @@ def classify(runs: Runs) -> np.ndarray:
 
 
 def bench_cases(quick: bool) -> list[BenchCase]:
-    """Sampled-dynamics kernel (Numba, all cores) against the vectorised NumPy reference."""
-    from simulate.composition_reference import sampled_runs_numpy
-    from theory.composition import mod_verifier
+    """The sampled-runs kernel against the NumPy reference and its minimum work
+    (simulate.composition_reference)."""
+    from simulate.composition_reference import make_bench_cases
 
-    R, n_iter, G = (64, 100, 8) if quick else (256, 400, 8)
-    v = mod_verifier(2)
-    pi0 = np.array([[0.3, 0.35, 0.35]] * 2)
-    seeds = np.arange(R)
-    kw = dict(estimator="grpo", G=G, lr=0.5, n_iter=n_iter, log_every=n_iter)
-    return [BenchCase(
-        name="composition.sampled_runs", unit="rollout-steps", work=float(R * n_iter * G * v.S),
-        candidates={"numba": lambda: sampled_runs(pi0, v, seeds, **kw),
-                    "numpy": lambda: sampled_runs_numpy(pi0, v, seeds, **kw)},
-        reference="numpy", setup=lambda: sampled_runs(pi0, v, seeds[:2], **{**kw, "n_iter": 2}),
-        note=f"mod-3, S=2, K=3, G={G}, {R} runs x {n_iter} iterations, grpo",
-        targets={"numba": ">= 5x"})]
+    return make_bench_cases(quick)

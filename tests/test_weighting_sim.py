@@ -221,7 +221,7 @@ def test_bad_inputs_raise(kwargs, match):
 
 def test_numpy_bench_reference_agrees_in_distribution():
     """The bench's NumPy reference does the same work: same mean final rho within 4 SE (its own RNG)."""
-    from simulate.weighting import _numpy_reference
+    from simulate.weighting_bench import _numpy_reference
     from theory.estimators import resolve
     rho0 = initial_success("post_sft", 3000, 1)
     logits, correct = initial_logits(rho0)
@@ -234,7 +234,10 @@ def test_numpy_bench_reference_agrees_in_distribution():
     assert abs(ref.mean() - fast.mean()) < 4 * se
     assert fast.mean() > rho0.mean() + 10 * se  # and both actually moved
     (case,) = bench_cases(quick=True)
-    assert case.reference == "numpy" and set(case.candidates) == {"numpy", "numba-parallel"}
+    assert case.reference == "numpy" and case.kernel == "numba kernel" and case.limit in case.candidates
+    case.setup()
+    for fn in case.candidates.values():  # every candidate runs (the harness times them)
+        fn()
 
 
 @pytest.mark.parametrize("name", ["grpo", "linear_r", "plateau_r"])

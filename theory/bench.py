@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-__all__ = ["BenchCase"]
+__all__ = ["BenchCase", "with_threads"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,18 @@ class BenchCase:
             raise ValueError("a case with a limit must name its kernel")
         if self.work <= 0:
             raise ValueError("work must be > 0")
+
+
+def with_threads(n: int, fn: Callable[[], object]) -> object:
+    """Call ``fn()`` with Numba's thread count set to ``n`` (a case's one-thread candidate)."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        return fn()
+    finally:
+        numba.set_num_threads(before)
 
 
 def bench_cases(quick: bool = False) -> list[BenchCase]:
