@@ -107,18 +107,23 @@ def _sample_group(cum, trans, accept, init, seed, it, G, acts, rew):
 
 
 @njit(cache=True, inline="always")
-def _sampled_step(theta, pi, acts, rew, adv, code, params, lr):
-    """theta += lr/G sum_i kappa A_i (1[a_is = j] - pi_sj); returns kappa."""
+def _sampled_step(theta, pi, acts, rew, adv, gacc, code, params, lr):
+    """theta += lr/G sum_i kappa A_i (1[a_is = j] - pi_sj); returns kappa. gacc (K,) scratch: the
+    K sums of a row run side by side (independent chains), each still summed over i in order."""
     G = rew.shape[0]
     advantage_row(code, rew, params, adv)
     kappa = 1.0 if keep_row(code, rew) else 0.0
     S, K = pi.shape
     for s in range(S):
         for j in range(K):
-            g = 0.0
-            for i in range(G):
-                g += adv[i] * ((1.0 if acts[i, s] == j else 0.0) - pi[s, j])
-            theta[s, j] += lr * kappa * g / G
+            gacc[j] = 0.0
+        for i in range(G):
+            ai = adv[i]
+            act = acts[i, s]
+            for j in range(K):
+                gacc[j] += ai * ((1.0 if act == j else 0.0) - pi[s, j])
+        for j in range(K):
+            theta[s, j] += lr * kappa * gacc[j] / G
     return kappa
 
 
@@ -129,7 +134,7 @@ def _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_o
     _softmax(theta, pi)
     if hit[r] < 0 and _correct_chain_prob(pi) >= 1.0 - eps:
         hit[r] = t
-    if t % log_every == 0 and li < theta_log.shape[1]:
+    if li < theta_log.shape[1] and t == li * log_every:  # == (t % log_every == 0): li logs so far
         theta_log[r, li] = theta
         li += 1
     return li, t == n_iter or (stop_on_hit and hit[r] >= 0)
@@ -154,6 +159,7 @@ def _sampled_runs(theta0, seeds, trans, accept, init, code, params, G, lr, n_ite
         acts = np.empty((G, S), dtype=np.int64)
         rew = np.empty(G)
         adv = np.empty(G)
+        gacc = np.empty(K)
         hit[r] = -1
         li = 0
         for t in range(n_iter + 1):
@@ -162,7 +168,7 @@ def _sampled_runs(theta0, seeds, trans, accept, init, code, params, G, lr, n_ite
                 break
             _cumsum_rows(pi, cum)
             _sample_group(cum, trans, accept, init, seeds[r], t, G, acts, rew)
-            _sampled_step(theta, pi, acts, rew, adv, code, params, lr)
+            _sampled_step(theta, pi, acts, rew, adv, gacc, code, params, lr)
         _finish(theta, r, li, theta_log, theta_out)
 
 

@@ -105,7 +105,8 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
     adv = np.empty(g)
     _softmax(z, pi)
     last = _cdf(pi, cum)
-    rho_out[0, p] = _rho(pi, correct)
+    rho = _rho(pi, correct)  # recomputed only when pi moves
+    rho_out[0, p] = rho
     for t in range(n_steps):
         used = 0
         kept = False
@@ -150,8 +151,9 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
                         z[k] += eta * (grad[k] - total * pi[k]) / g
                 _softmax(z, pi)
                 last = _cdf(pi, cum)
+                rho = _rho(pi, correct)
         signal_out[t, p] = moved
-        rho_out[t + 1, p] = _rho(pi, correct)
+        rho_out[t + 1, p] = rho
 
 
 @njit(cache=True, parallel=True)

@@ -80,3 +80,23 @@ def test_every_simulator_case_names_its_kernel_limit_and_serial_path():
     assert {c.name.split(".")[0] for c in cases} == {"budget", "weighting", "composition"}
     for c in cases:
         assert c.kernel and c.limit and c.serial and c.reference == "numpy", c.name
+
+
+def test_simulators_give_the_same_numbers_under_contention():
+    """A busy process on the same cores changes timings, never results (counter RNG, fixed order)."""
+    import numpy as np
+
+    from simulate.budget import difficulty_population, simulate_sweep
+    from simulate.composition import sampled_runs
+    from simulate.weighting import simulate
+    from theory.composition import mod_verifier
+
+    d = difficulty_population(16, 0.5)
+    runs = [lambda: simulate_sweep(d=d, theta0=[-3.0, -2.5, -2.0, -1.5], H=64, seed=[0, 1, 2, 3], n_iter=4).theta,
+            lambda: simulate("grpo", [0.05, 0.3, 0.6], group_size=8, n_steps=20, step=0.05, seed=2).rho,
+            lambda: sampled_runs(np.full((2, 3), 1 / 3), mod_verifier(2), seeds=[1, 2, 3], n_iter=30).theta]
+    quiet = [f() for f in runs]
+    with B.cpu_hogs(1):
+        busy = [f() for f in runs]
+    for a, b in zip(quiet, busy):
+        np.testing.assert_array_equal(a, b)
