@@ -30,7 +30,7 @@ counter = rollout * K + stage; a run is serial and a sweep runs its runs in one 
 (a very large single run may split its prompts, reducing them in prompt order), so the numbers do
 not depend on the thread count, and a run with more iterations extends a shorter one exactly. A
 plain-Python oracle (tests/test_budget_simulate.py) reproduces the kernels exactly. The kernels
-(fused group step, log only where a rollout can succeed) are in simulate.budget_kernel.
+(fused group step: draws first, branch-free bookkeeping) are in simulate.budget_kernel.
 
 Figures: ``rlvr-lab reproduce --only budget_*``; speed: ``rlvr-lab bench`` (see
 :func:`bench_cases`, with the NumPy twin in simulate.budget_numpy).
