@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, Unit
 from simulate.budget_sweep import efficiency_sweep
 from theory.claims import Claim, Verdict, judge_interval, INCONCLUSIVE
 from theory.stats import bootstrap_ci
@@ -70,17 +70,12 @@ def argmax_log(xi, curve) -> float:
     return float(np.exp(np.clip(-b / (2 * a), x[0], x[-1]))) if a < 0 else float(xi[j])
 
 
-def compute(ctx) -> dict:
-    cfg = FULL if ctx.full else Config()
+def compute(ctx, cfg: Config) -> dict:
     xi = np.exp(np.linspace(np.log(cfg.xi_min), np.log(cfg.xi_max), cfg.n_grid))
-    seeds = [ctx.seed_for("efficiency", s) % (2**62) for s in range(cfg.n_seeds)]
-    runs = {}
-    for mode in cfg.modes:
-        for est in cfg.estimators:
-            for reward in cfg.rewards:
-                key = f"{mode}/{est}/{reward}"
-                runs[key] = ctx.unit(key, lambda m=mode, e=est, r=reward: efficiency_sweep(
-                    xi, seeds, mode=m, estimator=e, reward=r))
+    seeds = ctx.seeds("efficiency", cfg.n_seeds, below=2**62)
+    runs = ctx.units({f"{mode}/{est}/{reward}": Unit(efficiency_sweep, xi_grid=xi, seeds=seeds, mode=mode,
+                                                      estimator=est, reward=reward)
+                      for mode in cfg.modes for est in cfg.estimators for reward in cfg.rewards})
     return {"xi_grid": xi, "seeds": len(seeds), "runs": runs}
 
 
@@ -115,10 +110,7 @@ def evaluate(data) -> list:
                     {"seeds": data["seeds"], "grid_points": len(data["xi_grid"])}, note)]
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7), sharex=True)
+def draw(data, axes):
     for row, mode in enumerate(("horizon", "difficulty")):
         for col, metric in enumerate(METRICS):
             ax = axes[row, col]
@@ -137,10 +129,9 @@ def draw(data):
             if row == 1:
                 ax.set_xlabel(r"initial relative budget $\xi_0$")
     axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="budget_efficiency", title="Paper A: learning efficiency against xi0",
-                claims=(CLAIM,), compute=compute, evaluate=evaluate, draw=draw,
+                claims=(CLAIM,), config=Config(), full=FULL, compute=compute, evaluate=evaluate, draw=draw,
+                layout=Layout(2, 3, (14, 7), sharex=True),
                 description="Efficiency per iteration/rollout/token against xi0 (H and difficulty sweeps).")

@@ -19,14 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as _st
 
-from figures.base import Figure
+from figures.base import Figure, Layout, Unit
 from simulate.budget import simulate_sweep, theta_for_budget
 from simulate.budget_casestudy import simulate_case_study
 from theory.budget_bounds import case_study_recursion
-from theory.claims import Claim, Verdict, NOT_SUPPORTED, SUPPORTED, INCONCLUSIVE
-from theory.stats import fit_line
+from theory.claims import Claim, Verdict, combine, judge
+from theory.stats import fit_line, mean_ci
 
 CLAIM = Claim(
     id="A.linear-growth",
@@ -59,20 +58,29 @@ def _half_slope(xi):
     return fit_line(i[h:], xi[h:]).slope
 
 
-def compute(ctx) -> dict:
-    cfg = FULL if ctx.full else Config()
-    out = {"Ks": list(cfg.Ks), "ideal": {}, "exact": {}, "pg": {}}
-    for K in cfg.Ks:
-        out["ideal"][str(K)] = [ctx.unit(f"ideal/{K}/{s}", lambda K=K, s=s: simulate_case_study(
-            1.0, cfg.n_iter, K, seed=ctx.seed_for("ideal", K, s) % 2**62))["xi"] for s in range(cfg.n_seeds)]
-        out["exact"][str(K)] = case_study_recursion(1.0, cfg.n_iter, K)["xi"]
-        d = np.zeros(32)
-        th = theta_for_budget(1.0, d, 256, K)
-        seeds = [ctx.seed_for("pg", K, s) % 2**62 for s in range(cfg.pg_seeds)]
-        run = simulate_sweep(d=d, theta0=np.full(len(seeds), th), H=256, seed=seeds, K=K, G=8,
-                             n_iter=cfg.pg_iter, lr=cfg.pg_lr, estimator="rloo", reward="graded")
-        out["pg"][str(K)] = run.xi
-    return out
+def ideal_xi(K, n_iter, seed) -> list:
+    """xi_i of one idealized case-study run from xi0 = 1 (a unit of work)."""
+    return simulate_case_study(1.0, n_iter, K, seed=seed)["xi"]
+
+
+def pg_xi(K, seeds, n_iter, lr):
+    """xi_i of plain policy-gradient runs (rloo, graded, 32 homogeneous prompts, H = 256), one per seed."""
+    d = np.zeros(32)
+    th = theta_for_budget(1.0, d, 256, K)
+    run = simulate_sweep(d=d, theta0=np.full(len(seeds), th), H=256, seed=seeds, K=K, G=8,
+                         n_iter=n_iter, lr=lr, estimator="rloo", reward="graded")
+    return run.xi
+
+
+def compute(ctx, cfg: Config) -> dict:
+    ideal = ctx.units({f"ideal/{K}/{s}": Unit(ideal_xi, K=K, n_iter=cfg.n_iter, seed=seed)
+                       for K in cfg.Ks for s, seed in enumerate(ctx.seeds(("ideal", K), cfg.n_seeds, below=2**62))})
+    pg = ctx.units({f"pg/{K}": Unit(pg_xi, K=K, seeds=ctx.seeds(("pg", K), cfg.pg_seeds, below=2**62),
+                                    n_iter=cfg.pg_iter, lr=cfg.pg_lr) for K in cfg.Ks})
+    return {"Ks": list(cfg.Ks),
+            "ideal": {str(K): [ideal[f"ideal/{K}/{s}"] for s in range(cfg.n_seeds)] for K in cfg.Ks},
+            "exact": {str(K): case_study_recursion(1.0, cfg.n_iter, K)["xi"] for K in cfg.Ks},
+            "pg": {str(K): pg[f"pg/{K}"] for K in cfg.Ks}}
 
 
 def evaluate(data) -> list:
@@ -80,10 +88,7 @@ def evaluate(data) -> list:
     for K in data["Ks"]:
         slopes = np.array([_half_slope(x) for x in data["ideal"][str(K)]])
         target = 1.0 / (2 * K)
-        m = slopes.mean()
-        se = slopes.std(ddof=1) / np.sqrt(slopes.size)
-        t = _st.t.ppf(0.975, slopes.size - 1)
-        lo, hi = m - t * se, m + t * se
+        m, lo, hi = mean_ci(slopes)
         measured[f"slope_K{K}"] = round(float(m), 4)
         measured[f"slope_over_target_K{K}"] = round(float(m / target), 3)
         unc[f"ci95_K{K}"] = [round(float(lo), 4), round(float(hi), 4)]
@@ -93,20 +98,16 @@ def evaluate(data) -> list:
         measured[f"pg_slope_second_half_K{K}"] = round(float(np.mean(pg)), 4)
         measured[f"pg_slope_first_half_K{K}"] = round(float(np.mean(pg_first)), 4)
         band = (0.8 * target, 1.25 * target)
-        verdicts.append(SUPPORTED if band[0] <= lo and hi <= band[1]
-                        else NOT_SUPPORTED if hi < band[0] or lo > band[1] else INCONCLUSIVE)
-    verdict = (NOT_SUPPORTED if NOT_SUPPORTED in verdicts else SUPPORTED if all(v == SUPPORTED for v in verdicts)
-               else INCONCLUSIVE)
+        verdicts.append(judge(supported=band[0] <= lo and hi <= band[1],
+                              not_supported=hi < band[0] or lo > band[1]))
+    verdict = combine(verdicts, rule="all")
     note = ("Idealized update (its own assumptions) vs target 1/(2K); plain PG (rloo, graded, lr fixed) is "
             "reported as pg_slope_*: its xi growth is set by the learning rate, not by 1/(2K).")
     n = {"seeds": len(data["ideal"][str(data["Ks"][0])]), "iterations": len(data["ideal"][str(data["Ks"][0])][0]) - 1}
     return [Verdict(CLAIM, verdict, measured, unc, n, note)]
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+def draw(data, axes):
     for j, K in enumerate(data["Ks"]):
         c = f"C{j}"
         for x in data["ideal"][str(K)]:
@@ -124,10 +125,9 @@ def draw(data):
         ax.set_xlabel("iteration")
         ax.set_ylabel(r"$\xi_i$")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="budget_growth", title="Paper A: xi over iterations (Gamma case study)",
-                claims=(CLAIM,), compute=compute, evaluate=evaluate, draw=draw,
+                claims=(CLAIM,), config=Config(), full=FULL, layout=Layout(1, 2, (11, 4)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Linear growth of xi under the idealized update; plain PG for comparison.")

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, Unit
 from simulate.budget_sweep import efficiency_sweep
-from theory.claims import Claim, Verdict, NOT_SUPPORTED, SUPPORTED, INCONCLUSIVE
+from theory.claims import Claim, Verdict, judge
 from theory.stats import bootstrap_ci, fit_line
 
 RARE = Claim(
@@ -56,14 +56,11 @@ class Config:
 FULL = Config(n_seeds=32)
 
 
-def compute(ctx) -> dict:
-    cfg = FULL if ctx.full else Config()
-    seeds = [ctx.seed_for("regimes", s) % 2**62 for s in range(cfg.n_seeds)]
-    runs = {}
-    for est, reward in (("grpo", "binary"), ("rloo", "graded")):
-        key = f"{est}/{reward}"
-        runs[key] = ctx.unit(key, lambda e=est, r=reward: efficiency_sweep(
-            np.array(GRID), seeds, mode="horizon", estimator=e, reward=r))
+def compute(ctx, cfg: Config) -> dict:
+    seeds = ctx.seeds("regimes", cfg.n_seeds, below=2**62)
+    runs = ctx.units({f"{est}/{reward}": Unit(efficiency_sweep, xi_grid=np.array(GRID), seeds=seeds,
+                                               mode="horizon", estimator=est, reward=reward)
+                      for est, reward in (("grpo", "binary"), ("rloo", "graded"))})
     return {"runs": runs, "seeds": len(seeds)}
 
 
@@ -93,12 +90,7 @@ def evaluate(data) -> list:
     g2 = data["runs"]["rloo/graded"]
     f2, (r2, _, _) = _rare(g2)
     measured.update({"rloo_graded_informative_slope": round(f2.slope, 3), "rloo_graded_gain_ratio_xi0.02": round(r2, 4)})
-    if 0.5 <= fit.lo and fit.hi <= 1.5 and hi < 0.25:
-        v = SUPPORTED
-    elif fit.hi <= 0 or lo > 0.25:
-        v = NOT_SUPPORTED
-    else:
-        v = INCONCLUSIVE
+    v = judge(supported=0.5 <= fit.lo and fit.hi <= 1.5 and hi < 0.25, not_supported=fit.hi <= 0 or lo > 0.25)
     size = {"seeds": data["seeds"], "grid_points": len(GRID)}
     out = [Verdict(RARE, v, measured, unc, size, "informative-group fraction and gain at the deficient end.")]
 
@@ -111,16 +103,13 @@ def evaluate(data) -> list:
     measured = {"gain_ratio_xi12": round(ratio, 4), "runs_losing_accuracy": int(np.sum(delta < 0)),
                 "min_accuracy_change_xi>=5": float(delta.min()), "rloo_graded_gain_ratio_xi12": round(r2, 4)}
     unc = {"gain_ratio_ci95": [round(lo, 4), round(hi, 4)], "rloo_graded_gain_ratio_ci95": [round(lo2, 4), round(hi2, 4)]}
-    v = SUPPORTED if hi < 0.5 and stable else NOT_SUPPORTED if lo > 0.5 or not stable else INCONCLUSIVE
+    v = judge(supported=hi < 0.5 and stable, not_supported=lo > 0.5 or not stable)
     out.append(Verdict(AMPLE, v, measured, unc, {**size, "runs_at_xi>=5": int(delta.size)},
                        "per-iteration gain at xi0 = 12 relative to the peak; stability over runs at xi0 >= 5."))
     return out
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+def draw(data, axes):
     for key, r in data["runs"].items():
         xi = r["xi0"]
         axes[0].plot(xi, np.mean(r["informative"], axis=0), marker="o", ms=3, label=key)
@@ -135,10 +124,9 @@ def draw(data):
     axes[0].set_yscale("log")
     axes[0].set_ylabel("fraction of informative groups")
     axes[1].set_ylabel("per-iteration gain / peak")
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="budget_regimes", title="Paper A: the deficient and ample ends",
-                claims=(RARE, AMPLE), compute=compute, evaluate=evaluate, draw=draw,
+                claims=(RARE, AMPLE), config=Config(), full=FULL, layout=Layout(1, 2, (11, 4)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Informative-group fraction and per-iteration gain at both ends of xi.")

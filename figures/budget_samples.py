@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, Unit
 from simulate.budget_sweep import samples_needed
 from theory.budget_bounds import required_samples_bound
-from theory.claims import Claim, Verdict, NOT_SUPPORTED, SUPPORTED, INCONCLUSIVE
+from theory.claims import Claim, Verdict, judge
 from theory.stats import fit_line
 
 CLAIM = Claim(
@@ -54,17 +54,17 @@ class Config:
 FULL = Config(n_grid=22, n_seeds=8, n_batches=200)
 
 
-def compute(ctx) -> dict:
-    cfg = FULL if ctx.full else Config()
+SETTINGS = (("rloo", "graded"), ("grpo", "binary"))  # primary first
+
+
+def compute(ctx, cfg: Config) -> dict:
     xi = np.exp(np.linspace(np.log(cfg.xi_min), np.log(cfg.xi_max), cfg.n_grid))
-    out = {"xi_grid": xi, "runs": {}}
-    for est, reward in (("rloo", "graded"), ("grpo", "binary")):
-        key = f"{est}/{reward}"
-        out["runs"][key] = [ctx.unit(f"{key}/{s}", lambda e=est, r=reward, s=s: samples_needed(
-            xi, ctx.seed_for("samples", e, s) % 2**62, estimator=e, reward=r, n_batches=cfg.n_batches))
-            for s in range(cfg.n_seeds)]
-    out["bound"] = required_samples_bound(xi, 0.1, 1)
-    return out
+    res = ctx.units({f"{est}/{reward}/{s}": Unit(samples_needed, xi_grid=xi, seed=seed, estimator=est, reward=reward,
+                                                 n_batches=cfg.n_batches)
+                     for est, reward in SETTINGS
+                     for s, seed in enumerate(ctx.seeds(("samples", est), cfg.n_seeds, below=2**62))})
+    runs = {f"{e}/{r}": [res[f"{e}/{r}/{s}"] for s in range(cfg.n_seeds)] for e, r in SETTINGS}
+    return {"xi_grid": xi, "runs": runs, "bound": required_samples_bound(xi, 0.1, 1)}
 
 
 def _shape(runs):
@@ -98,17 +98,14 @@ def evaluate(data) -> list:
     measured["theorem_bound_ample_slope"] = round(fit_line(np.log(bxi[bm]), np.log(b[bm])).slope, 3)
     fails = afit.hi < 0.5 or afit.lo > 1.5 or dfit.lo >= 0 or not (0.5 <= argmin <= 5.0)
     holds = 0.5 <= afit.lo and afit.hi <= 1.5 and dfit.hi < 0 and 0.5 <= argmin <= 5.0
-    verdict = NOT_SUPPORTED if fails else SUPPORTED if holds else INCONCLUSIVE
+    verdict = judge(supported=holds, not_supported=fails)
     note = (f"measured n_90: deficient slope {dfit.slope:.2f}, ample slope {afit.slope:.2f}, argmin {argmin:.2f}; "
             f"the theorem's bound has ample slope {measured['theorem_bound_ample_slope']:.2f} (range-based).")
     return [Verdict(CLAIM, verdict, measured, unc, {"seeds": len(data["runs"]["rloo/graded"]),
                                                     "grid_points": len(xi)}, note)]
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+def draw(data, ax):
     for key, runs in data["runs"].items():
         n = np.array([r["n90"] for r in runs], dtype=float)
         n[n > 1e300] = np.nan  # no signal at all (e.g. grpo/binary when every group is all-pass)
@@ -124,10 +121,9 @@ def draw(data):
     ax.set_xlabel(r"relative budget $\xi$")
     ax.set_ylabel("rollouts for a reliable one-step improvement")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="budget_samples", title="Paper A: samples needed per iteration against xi",
-                claims=(CLAIM,), compute=compute, evaluate=evaluate, draw=draw,
+                claims=(CLAIM,), config=Config(), full=FULL, layout=Layout(1, 1, (6.5, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Measured n_90 against xi with the Theorem 6.2/6.3 shape for reference.")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout
 from theory import budget as B
 from theory.claims import NOT_SUPPORTED, SUPPORTED, Claim, Verdict
 
@@ -43,8 +43,7 @@ class Config:
     eps: float = 0.1
 
 
-def compute(ctx) -> dict:
-    cfg = Config()
+def compute(ctx, cfg: Config) -> dict:
     xi = np.exp(np.linspace(np.log(cfg.xi_min), np.log(cfg.xi_max), cfg.n_points))
     out = {"xi": xi, "Ks": list(cfg.Ks), "Gs": list(cfg.Gs), "eps": cfg.eps, "q": {}, "sigma": {}, "c": {}}
     for K in cfg.Ks:
@@ -75,11 +74,8 @@ def evaluate(data) -> list:
                     sample_size={"grid_points": len(xi)})]
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
+def draw(data, axes):
     xi = np.asarray(data["xi"])
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
     lo, hi = data["thresholds"]
     for ax in axes:
         ax.axvspan(xi[0], lo, color="tab:red", alpha=0.08)
@@ -100,10 +96,9 @@ def draw(data):
         ax.legend(fontsize=7)
     axes[0].text(xi[1], 0.9, "deficient", color="tab:red", fontsize=8)
     axes[0].text(hi * 1.1, 0.1, "ample", color="tab:blue", fontsize=8)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="budget_theory", title="Paper A: closed forms against the relative budget",
-                claims=(SPREAD_PEAK,), compute=compute, evaluate=evaluate, draw=draw,
+                claims=(SPREAD_PEAK,), config=Config(), layout=Layout(1, 4, (16, 3.6)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="q, sigma/H, informative-group probability and c(eps) against xi with regime bands.")

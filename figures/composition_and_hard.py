@@ -13,13 +13,14 @@ Run: ``rlvr-lab reproduce --only composition_and_hard``.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from dataclasses import dataclass
+
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, Unit
 from figures.composition_common import EPS, ESTIMATOR, G, LR
 from simulate.composition import expected_runs, sampled_runs
-from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
+from theory.claims import Claim, Verdict, judge
 from theory.composition import and_verifier, symmetric_base
 from theory.stats import fit_line
 
@@ -42,29 +43,45 @@ def _rss(x, y):
     return float(np.sum((y - f.intercept - f.slope * x) ** 2))
 
 
-def compute(ctx) -> dict:
-    S_samp = list(range(1, 8 if ctx.full else 7))
-    S_exact = list(range(1, 10 if ctx.full else 9))
-    n_seeds = 96 if ctx.full else 24
-    out = {"S_sampled": S_samp, "S_exact": S_exact, "exact": [], "sampled": [], "caps": []}
-    for S in S_exact:
-        def run_exact(S=S):
-            n_iter = int(40 * 4.0 ** S) + 500
-            res = expected_runs(symmetric_base(P0, S, K), and_verifier(S, K), estimator=ESTIMATOR, G=G,
-                                lr=LR, n_iter=n_iter, eps=EPS, log_every=n_iter, stop_on_hit=True)
-            return {"hit": int(res.hit[0])}
-        out["exact"].append(ctx.unit(f"and-exact-S{S}", run_exact)["hit"])
-    for S in S_samp:
-        def run_sampled(S=S):
-            n_iter = int(40 * 4.0 ** S) + 500
-            seeds = np.array([ctx.seed_for("and", S, k) for k in range(n_seeds)])
-            res = sampled_runs(symmetric_base(P0, S, K), and_verifier(S, K), seeds, estimator=ESTIMATOR,
-                               G=G, lr=LR, n_iter=n_iter, eps=EPS, log_every=n_iter, stop_on_hit=True)
-            return {"hit": res.hit, "cap": n_iter}
-        res = ctx.unit(f"and-sampled-S{S}-{n_seeds}", run_sampled)
-        out["sampled"].append(res["hit"])
-        out["caps"].append(res["cap"])
-    return out
+@dataclass(frozen=True)
+class Config:
+    S_sampled_max: int = 6  # S = 1 .. S_sampled_max for the sampled runs
+    S_exact_max: int = 8  # S = 1 .. S_exact_max for the exact dynamics
+    n_seeds: int = 24
+
+
+FULL = Config(S_sampled_max=7, S_exact_max=9, n_seeds=96)
+
+
+def _cap(S: int) -> int:
+    return int(40 * 4.0 ** S) + 500  # iterations cap
+
+
+def and_exact(S) -> dict:
+    """Iterations of the exact expected dynamics to P(correct chain) >= 1 - eps (a unit of work)."""
+    n_iter = _cap(S)
+    res = expected_runs(symmetric_base(P0, S, K), and_verifier(S, K), estimator=ESTIMATOR, G=G,
+                        lr=LR, n_iter=n_iter, eps=EPS, log_every=n_iter, stop_on_hit=True)
+    return {"hit": int(res.hit[0])}
+
+
+def and_sampled(S, seeds) -> dict:
+    """Iterations of sampled runs (one per seed; -1: censored at the cap) (a unit of work)."""
+    n_iter = _cap(S)
+    res = sampled_runs(symmetric_base(P0, S, K), and_verifier(S, K), np.array(seeds), estimator=ESTIMATOR,
+                       G=G, lr=LR, n_iter=n_iter, eps=EPS, log_every=n_iter, stop_on_hit=True)
+    return {"hit": res.hit, "cap": n_iter}
+
+
+def compute(ctx, cfg: Config) -> dict:
+    S_samp = list(range(1, cfg.S_sampled_max + 1))
+    S_exact = list(range(1, cfg.S_exact_max + 1))
+    exact = ctx.units({f"exact/S={S}": Unit(and_exact, S=S) for S in S_exact})
+    sampled = ctx.units({f"sampled/S={S}": Unit(and_sampled, S=S, seeds=ctx.seeds(("and", S), cfg.n_seeds))
+                         for S in S_samp})
+    return {"S_sampled": S_samp, "S_exact": S_exact, "exact": [exact[f"exact/S={S}"]["hit"] for S in S_exact],
+            "sampled": [sampled[f"sampled/S={S}"]["hit"] for S in S_samp],
+            "caps": [sampled[f"sampled/S={S}"]["cap"] for S in S_samp]}
 
 
 def _median(h):
@@ -83,12 +100,7 @@ def evaluate(data) -> list:
     ex = np.asarray(data["exact"], dtype=float)
     oke = ex > 0
     fit_ex = fit_line(Se[oke], np.log(ex[oke]))
-    if fit.lo > 0 and rss_exp < rss_pow:
-        verdict = SUPPORTED
-    elif fit.hi <= 0:
-        verdict = NOT_SUPPORTED
-    else:
-        verdict = INCONCLUSIVE
+    verdict = judge(supported=fit.lo > 0 and rss_exp < rss_pow, not_supported=fit.hi <= 0)
     return [Verdict(
         CLAIM, verdict,
         measured={"rate_b_sampled": fit.slope, "growth_factor_sampled": float(np.exp(fit.slope)),
@@ -102,8 +114,7 @@ def evaluate(data) -> list:
         note=f"AND verifier, K={K}, p0={P0}, {ESTIMATOR} G={G} lr={LR} eps={EPS}; run cap 40*4^S+500")]
 
 
-def draw(data):
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+def draw(data, ax):
     S = np.asarray(data["S_sampled"])
     hits = np.asarray(data["sampled"], dtype=float)
     med = _median(hits)
@@ -118,8 +129,8 @@ def draw(data):
     ax.set_ylabel(f"iterations to P(correct chain) >= {1 - EPS:g}")
     ax.legend(fontsize=7)
     ax.set_title(f"AND verifier, weak base model p0 = {P0}")
-    return fig
 
 
 FIGURE = Figure(name="composition_and_hard", title="AND verifier: exponential iterations in S",
-                claims=(CLAIM,), compute=compute, evaluate=evaluate, draw=draw, description=__doc__)
+                claims=(CLAIM,), config=Config(), full=FULL, layout=Layout(1, 1, (5.5, 4), tight=False),
+                compute=compute, evaluate=evaluate, draw=draw, description=__doc__)

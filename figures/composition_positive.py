@@ -14,10 +14,12 @@ bound; a smaller exponent supports it. Run: ``rlvr-lab reproduce --only composit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, Unit
 from figures.composition_common import EPS, ESTIMATOR, G, LR
 from simulate.composition import expected_runs, run_metrics, sampled_runs
 from theory.claims import Claim, Verdict, judge_interval
@@ -38,24 +40,35 @@ CLAIM = Claim(
 K = 3
 
 
-def compute(ctx) -> dict:
-    S_list = [2, 4, 8, 16, 32] + ([64] if ctx.full else [])
-    n_seeds = 64 if ctx.full else 24
+@dataclass(frozen=True)
+class Config:
+    S: tuple = (2, 4, 8, 16, 32)
+    n_seeds: int = 24
+
+
+FULL = Config(S=(2, 4, 8, 16, 32, 64), n_seeds=64)
+
+
+def positive_runs(S, seeds) -> dict:
+    """Exact and sampled iterations to the correct chain at S steps, min ratio (a unit of work)."""
+    v = spot_verifier(S, K, checks=1)
+    n_iter = 40 * S * S + 500  # cap; the gradient flow needs about 20 S^2 here
+    kw = dict(estimator=ESTIMATOR, G=G, lr=LR, n_iter=n_iter, eps=EPS,
+              log_every=max(1, n_iter // 40), stop_on_hit=True)
+    pi0 = symmetric_base(1.0 / K, S, K)
+    ex = expected_runs(pi0, v, **kw)
+    sa = sampled_runs(pi0, v, np.array(seeds), **kw)
+    r = run_metrics(sa)["ratio"]
+    return {"exact": int(ex.hit[0]), "sampled": sa.hit, "min_ratio": float(r.min()), "n_iter": n_iter}
+
+
+def compute(ctx, cfg: Config) -> dict:
+    S_list = list(cfg.S)
     out = {"S": S_list, "exact": [], "sampled": [], "min_ratio": [], "censored": []}
+    runs = ctx.units({f"S={S}": Unit(positive_runs, S=S, seeds=ctx.seeds(("positive", S), cfg.n_seeds))
+                      for S in S_list})
     for S in S_list:
-        def run(S=S):
-            v = spot_verifier(S, K, checks=1)
-            n_iter = 40 * S * S + 500  # cap; the gradient flow needs about 20 S^2 here
-            kw = dict(estimator=ESTIMATOR, G=G, lr=LR, n_iter=n_iter, eps=EPS,
-                      log_every=max(1, n_iter // 40), stop_on_hit=True)
-            pi0 = symmetric_base(1.0 / K, S, K)
-            ex = expected_runs(pi0, v, **kw)
-            seeds = np.array([ctx.seed_for("positive", S, k) for k in range(n_seeds)])
-            sa = sampled_runs(pi0, v, seeds, **kw)
-            r = run_metrics(sa)["ratio"]
-            return {"exact": int(ex.hit[0]), "sampled": sa.hit, "min_ratio": float(r.min()),
-                    "n_iter": n_iter}
-        res = ctx.unit(f"positive-S{S}-{n_seeds}", run)
+        res = runs[f"S={S}"]
         out["exact"].append(res["exact"])
         out["sampled"].append(res["sampled"])
         out["min_ratio"].append(res["min_ratio"])
@@ -96,8 +109,7 @@ def evaluate(data) -> list:
              f"spot-check verifier, K={K}, uniform base model, {ESTIMATOR} G={G} lr={LR} eps={EPS}")]
 
 
-def draw(data):
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+def draw(data, ax):
     S = np.asarray(data["S"], dtype=float)
     hits = np.asarray(data["sampled"], dtype=float)
     med = _median_hits(hits)
@@ -114,8 +126,8 @@ def draw(data):
     ax.set_ylabel(f"iterations to P(correct chain) >= {1 - EPS:g}")
     ax.legend(fontsize=7)
     ax.set_title("uniform positive advantage (spot-check verifier)")
-    return fig
 
 
 FIGURE = Figure(name="composition_positive", title="Positive task advantage: iterations against S",
-                claims=(CLAIM,), compute=compute, evaluate=evaluate, draw=draw, description=__doc__)
+                claims=(CLAIM,), config=Config(), full=FULL, layout=Layout(1, 1, (5.5, 4), tight=False),
+                compute=compute, evaluate=evaluate, draw=draw, description=__doc__)

@@ -16,13 +16,14 @@ Claim E.sign-rule [R] (derived in the notes, E.3). Run: ``rlvr-lab reproduce --o
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from dataclasses import dataclass
+
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, Unit
 from figures.composition_common import EPS, ESTIMATOR, G, LR
 from simulate.composition import expected_runs, run_metrics, sampled_runs
-from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
+from theory.claims import Claim, Verdict, judge
 from theory.composition import mod_verifier, ratio_from_marginals, step_marginals_enum, symmetric_base
 from theory.composition_dynamics import expected_update_bruteforce
 from theory.estimators import ESTIMATORS
@@ -43,43 +44,55 @@ G_CHECK = 3
 R_TOL, U_TOL = 1e-9, 1e-13
 
 
-def compute(ctx) -> dict:
-    n_iter, n_samp, n_check = (6000, 4, 30) if ctx.full else (3000, 2, 12)
+@dataclass(frozen=True)
+class Config:
+    n_iter: int = 3000
+    n_sampled: int = 2  # sampled runs per p0
+    n_check: int = 12  # logged points checked per trajectory
+
+
+FULL = Config(n_iter=6000, n_sampled=4, n_check=30)
+
+
+def sign_trajectories(p0, seeds, n_iter, n_check, estimators) -> dict:
+    """Exact and sampled trajectories from p0 with the sign-rule counts along each (a unit of work)."""
     v = mod_verifier(2)
+    kw = dict(estimator=ESTIMATOR, G=G, lr=LR, n_iter=n_iter, eps=EPS, log_every=n_iter // 60)
+    ex = expected_runs(symmetric_base(p0, 2), v, **kw)
+    sa = sampled_runs(symmetric_base(p0, 2), v, np.array(seeds), **kw)
+    trajs = []
+    for kind, res in (("exact", ex), ("sampled", sa)):
+        m = run_metrics(res)
+        for r in range(res.theta.shape[0]):
+            # sign-rule check on n_check evenly spaced logged points
+            pick = np.unique(np.linspace(0, res.log_iters.size - 1, n_check).astype(int))
+            counts = {"agree": 0, "mismatch": 0, "unresolved": 0}
+            for li in pick:
+                th = res.theta_log[r, li]
+                pi = np.exp(th - th.max(axis=1, keepdims=True))
+                pi /= pi.sum(axis=1, keepdims=True)
+                q, _ = step_marginals_enum(pi, v)
+                rr = ratio_from_marginals(pi, q)["ratio"]
+                for est in estimators:
+                    u = expected_update_bruteforce(pi, v, est, G=G_CHECK)
+                    ok = (np.abs(rr - 1) > R_TOL) & (np.abs(u) > U_TOL)
+                    same = np.sign(u) == np.sign(rr - 1)
+                    counts["agree"] += int((ok & same).sum())
+                    counts["mismatch"] += int((ok & ~same).sum())
+                    counts["unresolved"] += int((~ok).sum())
+            trajs.append({"kind": kind, "iters": res.log_iters, "chain": m["chain"][r],
+                          "success": m["success"][r], "ratio": m["ratio"][r, :, 0],
+                          "counts": counts, "checked_points": int(pick.size)})
+    return {"p0": p0, "trajs": trajs}
+
+
+def compute(ctx, cfg: Config) -> dict:
     estimators = [n for n, e in ESTIMATORS.items() if not e.stateful]
-    out = {"p0": list(P0S), "n_iter": n_iter, "estimators": estimators, "traj": []}
-    for ip, p0 in enumerate(P0S):
-        def run(p0=p0, ip=ip):
-            kw = dict(estimator=ESTIMATOR, G=G, lr=LR, n_iter=n_iter, eps=EPS, log_every=n_iter // 60)
-            ex = expected_runs(symmetric_base(p0, 2), v, **kw)
-            seeds = np.array([ctx.seed_for("sign", ip, k) for k in range(n_samp)])
-            sa = sampled_runs(symmetric_base(p0, 2), v, seeds, **kw)
-            trajs = []
-            for kind, res in (("exact", ex), ("sampled", sa)):
-                m = run_metrics(res)
-                for r in range(res.theta.shape[0]):
-                    # sign-rule check on n_check evenly spaced logged points
-                    pick = np.unique(np.linspace(0, res.log_iters.size - 1, n_check).astype(int))
-                    counts = {"agree": 0, "mismatch": 0, "unresolved": 0}
-                    for li in pick:
-                        th = res.theta_log[r, li]
-                        pi = np.exp(th - th.max(axis=1, keepdims=True))
-                        pi /= pi.sum(axis=1, keepdims=True)
-                        q, _ = step_marginals_enum(pi, v)
-                        rr = ratio_from_marginals(pi, q)["ratio"]
-                        for est in estimators:
-                            u = expected_update_bruteforce(pi, v, est, G=G_CHECK)
-                            ok = (np.abs(rr - 1) > R_TOL) & (np.abs(u) > U_TOL)
-                            same = np.sign(u) == np.sign(rr - 1)
-                            counts["agree"] += int((ok & same).sum())
-                            counts["mismatch"] += int((ok & ~same).sum())
-                            counts["unresolved"] += int((~ok).sum())
-                    trajs.append({"kind": kind, "iters": res.log_iters, "chain": m["chain"][r],
-                                  "success": m["success"][r], "ratio": m["ratio"][r, :, 0],
-                                  "counts": counts, "checked_points": int(pick.size)})
-            return {"p0": p0, "trajs": trajs}
-        out["traj"].append(ctx.unit(f"sign-{p0}-{n_iter}-{n_samp}-{n_check}", run))
-    return out
+    runs = ctx.units({f"p0={p0}": Unit(sign_trajectories, p0=p0, seeds=ctx.seeds(("sign", ip), cfg.n_sampled),
+                                       n_iter=cfg.n_iter, n_check=cfg.n_check, estimators=estimators)
+                      for ip, p0 in enumerate(P0S)})
+    return {"p0": list(P0S), "n_iter": cfg.n_iter, "estimators": estimators,
+            "traj": [runs[f"p0={p0}"] for p0 in P0S]}
 
 
 def evaluate(data) -> list:
@@ -92,10 +105,7 @@ def evaluate(data) -> list:
                 tot[k] += t["counts"][k]
     n = sum(tot.values())
     resolved = (tot["agree"] + tot["mismatch"]) / n
-    if tot["mismatch"] > 0:
-        verdict = NOT_SUPPORTED
-    else:
-        verdict = SUPPORTED if resolved >= 0.9 else INCONCLUSIVE
+    verdict = judge(supported=tot["mismatch"] == 0 and resolved >= 0.9, not_supported=tot["mismatch"] > 0)
     return [Verdict(CLAIM, verdict, measured={**tot, "resolved_fraction": resolved},
                     uncertainty={"r_tolerance": R_TOL, "update_tolerance": U_TOL},
                     sample_size={"entries": n, "logged_points": points,
@@ -103,8 +113,7 @@ def evaluate(data) -> list:
                     note="estimators: " + ", ".join(data["estimators"]))]
 
 
-def draw(data):
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+def draw(data, axes):
     colors = {P0S[0]: "tab:red", P0S[1]: "tab:blue"}
     for block in data["traj"]:
         c = colors.get(block["p0"], "k")
@@ -124,9 +133,9 @@ def draw(data):
     handles, labels = axes[0].get_legend_handles_labels()
     uniq = dict(zip(labels, handles))
     axes[0].legend(uniq.values(), uniq.keys(), fontsize=7)
-    fig.suptitle("mod-3, S=2: trajectories around p0 = 1/3 and the correct task's ratio")
-    return fig
+    axes[0].figure.suptitle("mod-3, S=2: trajectories around p0 = 1/3 and the correct task's ratio")
 
 
 FIGURE = Figure(name="composition_sign_rule", title="Sign rule along training (mod-3, S = 2)",
-                claims=(CLAIM,), compute=compute, evaluate=evaluate, draw=draw, description=__doc__)
+                claims=(CLAIM,), config=Config(), full=FULL, layout=Layout(1, 2, (10, 4), tight=False),
+                compute=compute, evaluate=evaluate, draw=draw, description=__doc__)

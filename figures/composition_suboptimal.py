@@ -13,13 +13,15 @@ Claim E.suboptimal-convergence [V]. Run: ``rlvr-lab reproduce --only composition
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from dataclasses import dataclass
+
 import numpy as np
 
-from figures.base import Figure
-from figures.composition_common import EPS, ESTIMATOR, G, LR, wilson
+from figures.base import Figure, Layout, Unit
+from figures.composition_common import EPS, ESTIMATOR, G, LR
 from simulate.composition import OUTCOMES, classify, sampled_runs
-from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
+from theory.claims import Claim, Verdict, judge
+from theory.stats import wilson_ci as wilson
 from theory.composition import mod_verifier, symmetric_base, task_advantage_ratio
 
 CLAIM = Claim(
@@ -45,19 +47,30 @@ SETTINGS = (  # (label, S, p0, estimator); the first one is the primary setting
 )
 
 
-def compute(ctx) -> dict:
-    n_seeds, n_iter = (1000, 6000) if ctx.full else (200, 3000)
-    out = {"labels": [], "counts": [], "ratio0": [], "n_seeds": n_seeds, "n_iter": n_iter}
-    for i, (label, S, p0, est) in enumerate(SETTINGS):
-        def run(i=i, S=S, p0=p0, est=est):
-            seeds = np.array([ctx.seed_for("suboptimal", i, k) for k in range(n_seeds)])
-            res = sampled_runs(symmetric_base(p0, S), mod_verifier(S), seeds, estimator=est, G=G, lr=LR,
-                               n_iter=n_iter, eps=EPS, log_every=n_iter)
-            return {"counts": np.bincount(classify(res), minlength=len(OUTCOMES))}
-        out["labels"].append(label)
-        out["counts"].append(ctx.unit(f"suboptimal-{label}-{n_seeds}-{n_iter}", run)["counts"])
-        out["ratio0"].append(float(task_advantage_ratio(symmetric_base(p0, S), mod_verifier(S))[0, 0]))
-    return out
+@dataclass(frozen=True)
+class Config:
+    n_seeds: int = 200
+    n_iter: int = 3000
+
+
+FULL = Config(n_seeds=1000, n_iter=6000)
+
+
+def outcome_counts(S, p0, estimator, seeds, n_iter) -> dict:
+    """Counts of each end state (simulate.composition.OUTCOMES) over sampled runs (a unit of work)."""
+    res = sampled_runs(symmetric_base(p0, S), mod_verifier(S), np.array(seeds), estimator=estimator, G=G, lr=LR,
+                       n_iter=n_iter, eps=EPS, log_every=n_iter)
+    return {"counts": np.bincount(classify(res), minlength=len(OUTCOMES))}
+
+
+def compute(ctx, cfg: Config) -> dict:
+    runs = ctx.units({label: Unit(outcome_counts, S=S, p0=p0, estimator=est, n_iter=cfg.n_iter,
+                                  seeds=ctx.seeds(("suboptimal", i), cfg.n_seeds))
+                      for i, (label, S, p0, est) in enumerate(SETTINGS)})
+    return {"labels": [s[0] for s in SETTINGS], "counts": [runs[s[0]]["counts"] for s in SETTINGS],
+            "ratio0": [float(task_advantage_ratio(symmetric_base(p0, S), mod_verifier(S))[0, 0])
+                       for _, S, p0, _ in SETTINGS],
+            "n_seeds": cfg.n_seeds, "n_iter": cfg.n_iter}
 
 
 def evaluate(data) -> list:
@@ -65,7 +78,7 @@ def evaluate(data) -> list:
     n = counts.sum(axis=1)
     sub = counts[:, 1] + counts[:, 2]
     lo, hi = wilson(sub[0], n[0])
-    verdict = SUPPORTED if lo > 0.05 else (NOT_SUPPORTED if hi < 0.05 else INCONCLUSIVE)
+    verdict = judge(supported=lo > 0.05, not_supported=hi < 0.05)
     measured = {"fraction_suboptimal": float(sub[0] / n[0]),
                 "ratio_correct_task_at_base": data["ratio0"][0]}
     unc = {"fraction_suboptimal_wilson95": [lo, hi]}
@@ -79,10 +92,9 @@ def evaluate(data) -> list:
                          "intermediate steps); see simulate/composition.py for the definition")]
 
 
-def draw(data):
+def draw(data, ax):
     counts = np.asarray(data["counts"], dtype=float)
     frac = counts / counts.sum(axis=1, keepdims=True)
-    fig, ax = plt.subplots(figsize=(8, 4))
     y = np.arange(len(data["labels"]))
     left = np.zeros(len(y))
     for k, name in enumerate(OUTCOMES):
@@ -93,8 +105,8 @@ def draw(data):
     ax.set_xlabel(f"fraction of runs ({int(counts[0].sum())} seeds, {data['n_iter']} iterations)")
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title("mod-3: which composition RLVR converges to")
-    return fig
 
 
 FIGURE = Figure(name="composition_suboptimal", title="Suboptimal compositions without the structural advantage",
-                claims=(CLAIM,), compute=compute, evaluate=evaluate, draw=draw, description=__doc__)
+                claims=(CLAIM,), config=Config(), full=FULL, layout=Layout(1, 1, (8, 4), tight=False),
+                compute=compute, evaluate=evaluate, draw=draw, description=__doc__)

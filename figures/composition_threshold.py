@@ -19,15 +19,16 @@ Run: ``rlvr-lab reproduce --only composition_threshold``.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+from dataclasses import dataclass
+
 import numpy as np
 
-from figures.base import Figure
-from figures.composition_common import EPS, ESTIMATOR, G, LR, wilson
+from figures.base import Figure, Layout, Unit
+from figures.composition_common import EPS, ESTIMATOR, G, LR
 from simulate.composition import OUTCOMES, classify, expected_runs, run_metrics, sampled_runs
-from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
+from theory.claims import Claim, Verdict, judge
 from theory.composition import mod_verifier, symmetric_base
-from theory.stats import bootstrap_ci
+from theory.stats import bootstrap_ci, wilson_ci as wilson
 
 CLAIM = Claim(
     id="E.base-model-threshold",
@@ -44,37 +45,47 @@ CLAIM = Claim(
 )
 
 
-def _grids(full: bool):
-    exact = np.round(np.linspace(0.2, 0.5, 61 if full else 31), 6)  # 1/3 is never a grid point
-    sampled = np.round(np.linspace(0.2, 0.5, 25 if full else 13), 6)
-    return exact, sampled, (400 if full else 100), (6000 if full else 3000)
+@dataclass(frozen=True)
+class Config:
+    exact_points: int = 31  # p0 grid on [0.2, 0.5] for the exact dynamics (1/3 is never a grid point)
+    sampled_points: int = 13  # p0 grid for the sampled runs (S = 2)
+    n_seeds: int = 100
+    n_iter: int = 3000
 
 
-def compute(ctx) -> dict:
-    exact_grid, samp_grid, n_seeds, n_iter = _grids(ctx.full)
-    out = {"exact_grid": exact_grid, "sampled_grid": samp_grid, "n_iter": n_iter, "exact": {}}
-    for S in (2, 3, 4):
-        def run_exact(S=S):
-            v = mod_verifier(S)
-            pi0 = np.stack([symmetric_base(p, S) for p in exact_grid])
-            res = expected_runs(pi0, v, estimator=ESTIMATOR, G=G, lr=LR, n_iter=n_iter, eps=EPS,
-                                log_every=n_iter)
-            m = run_metrics(res)
-            return {"chain": m["chain"][:, -1], "success": m["success"][:, -1],
-                    "outcome": classify(res)}
-        out["exact"][str(S)] = ctx.unit(f"exact-S{S}-{n_iter}", run_exact)
+FULL = Config(exact_points=61, sampled_points=25, n_seeds=400, n_iter=6000)
 
-    def run_sampled():
-        v = mod_verifier(2)
-        outcome = np.empty((n_seeds, samp_grid.size), dtype=np.int64)
-        for i, p in enumerate(samp_grid):
-            seeds = np.array([ctx.seed_for("threshold", i, k) for k in range(n_seeds)])
-            res = sampled_runs(symmetric_base(p, 2), v, seeds, estimator=ESTIMATOR, G=G, lr=LR,
-                               n_iter=n_iter, eps=EPS, log_every=n_iter)
-            outcome[:, i] = classify(res)
-        return {"outcome": outcome}
-    out["sampled"] = ctx.unit(f"sampled-S2-{n_seeds}-{n_iter}", run_sampled)
-    return out
+
+def _grid(points: int) -> np.ndarray:
+    return np.round(np.linspace(0.2, 0.5, points), 6)
+
+
+def threshold_exact(S, grid, n_iter) -> dict:
+    """Final P(correct chain), P(V) and end state of the exact dynamics per p0 (a unit of work)."""
+    pi0 = np.stack([symmetric_base(p, S) for p in grid])
+    res = expected_runs(pi0, mod_verifier(S), estimator=ESTIMATOR, G=G, lr=LR, n_iter=n_iter, eps=EPS,
+                        log_every=n_iter)
+    m = run_metrics(res)
+    return {"chain": m["chain"][:, -1], "success": m["success"][:, -1], "outcome": classify(res)}
+
+
+def threshold_sampled(p0, seeds, n_iter) -> list:
+    """End state of sampled runs (S = 2) from p0, one per seed (a unit of work)."""
+    res = sampled_runs(symmetric_base(p0, 2), mod_verifier(2), np.array(seeds), estimator=ESTIMATOR, G=G, lr=LR,
+                       n_iter=n_iter, eps=EPS, log_every=n_iter)
+    return classify(res)
+
+
+def compute(ctx, cfg: Config) -> dict:
+    exact_grid, samp_grid = _grid(cfg.exact_points), _grid(cfg.sampled_points)
+    exact = ctx.units({f"exact/S={S}": Unit(threshold_exact, S=S, grid=exact_grid, n_iter=cfg.n_iter)
+                       for S in (2, 3, 4)})
+    sampled = ctx.units({f"sampled/p0={p}": Unit(threshold_sampled, p0=p, n_iter=cfg.n_iter,
+                                                 seeds=ctx.seeds(("threshold", i), cfg.n_seeds))
+                         for i, p in enumerate(samp_grid)})
+    outcome = np.array([sampled[f"sampled/p0={p}"] for p in samp_grid], dtype=np.int64).T  # (seeds, p0)
+    return {"exact_grid": exact_grid, "sampled_grid": samp_grid, "n_iter": cfg.n_iter,
+            "exact": {str(S): exact[f"exact/S={S}"] for S in (2, 3, 4)}, "sampled": {"outcome": outcome}}
 
 
 def _crossing(frac, grid):
@@ -103,7 +114,7 @@ def evaluate(data) -> list:
     cross = float(stat(correct))
     clo, chi = bootstrap_ci(correct, lambda x: np.nan_to_num(stat(x), nan=-1.0), seed=0)
     samp_ok = clo <= 1 / 3 <= chi
-    verdict = SUPPORTED if exact_ok and samp_ok else (NOT_SUPPORTED if not exact_ok else INCONCLUSIVE)
+    verdict = judge(supported=exact_ok and samp_ok, not_supported=not exact_ok)
     i_lo, i_hi = int(np.argmin(np.abs(sgrid - 0.25))), int(np.argmin(np.abs(sgrid - 0.45)))
     fr = correct.mean(axis=0)
     return [Verdict(
@@ -129,8 +140,7 @@ def _breakdown(outcome) -> str:
     return ", ".join(f"{OUTCOMES[k]} {int((wrong == k).sum())}" for k in (1, 2, 3))
 
 
-def draw(data):
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+def draw(data, axes):
     grid = np.asarray(data["exact_grid"])
     for S, st in (("2", "-"), ("3", ":"), ("4", "--")):
         axes[0].plot(grid, data["exact"][S]["chain"], st, label=f"exact, S={S}")
@@ -147,9 +157,9 @@ def draw(data):
         ax.set_xlabel("base model p0 = P(correct task)")
         ax.set_ylabel(lab)
         ax.legend(fontsize=7)
-    fig.suptitle(f"mod-3 example: threshold p0 = 1/3 ({data['n_iter']} iterations, {ESTIMATOR}, G={G})")
-    return fig
+    axes[0].figure.suptitle(f"mod-3 example: threshold p0 = 1/3 ({data['n_iter']} iterations, {ESTIMATOR}, G={G})")
 
 
 FIGURE = Figure(name="composition_threshold", title="Mod-3 example: base-model threshold p0 = 1/3",
-                claims=(CLAIM,), compute=compute, evaluate=evaluate, draw=draw, description=__doc__)
+                claims=(CLAIM,), config=Config(), full=FULL, layout=Layout(1, 2, (10, 4), tight=False),
+                compute=compute, evaluate=evaluate, draw=draw, description=__doc__)

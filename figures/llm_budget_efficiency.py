@@ -29,15 +29,21 @@ Run with ``rlvr-lab reproduce --only llm_budget_efficiency``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from figures.base import Figure
-from figures.llm_inputs import load, load_glob, placeholder, provenance
+from figures.base import Figure, Layout, Unit
+from figures.llm_inputs import placeholder, provenance
 from simulate.budget_sweep import efficiency_sweep
-from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
+from theory.claims import INCONCLUSIVE, Claim, Verdict, judge
 
 XI_FILE, RUNS = "xi_arithmetic_1digit.json", "train_arith1_grpo_h*.json"
-SIM_SEEDS = 8
+
+
+@dataclass(frozen=True)
+class Config:
+    sim_seeds: int = 8  # seeds of the simulator curve drawn beside the measurement
 SAME_START = ("model", "task", "task_options", "seed", "pool", "lr", "eval_prompts", "eval_group", "eval_horizon")
 
 CLAIMS = (
@@ -60,9 +66,9 @@ def _rewards(run, which):
     return np.asarray(ev[0 if which == "start" else -1]["rewards"], dtype=float)  # (N, G)
 
 
-def compute(ctx) -> dict:
-    xi = load(ctx, XI_FILE)
-    runs = sorted((r for r in load_glob(ctx, RUNS) if r.get("eval")), key=lambda r: r["config"]["horizon"])
+def compute(ctx, cfg: Config) -> dict:
+    xi = ctx.input(XI_FILE)
+    runs = sorted((r for r in ctx.input_glob(RUNS) if r.get("eval")), key=lambda r: r["config"]["horizon"])
     if xi is None or len(runs) < 2:
         return {"missing": True, "files": [XI_FILE, RUNS]}
     mean_t = float(xi["summary"]["pooled_mean_t"])
@@ -85,13 +91,15 @@ def compute(ctx) -> dict:
                     "rows_per_step": cfgs[0]["prompts"] * cfgs[0]["group"]})
     xs = np.array([p["xi0"] for p in per])
     c0 = cfgs[0]
-    sim = efficiency_sweep(xs, [ctx.seed_for("sim", s) % (2**62) for s in range(SIM_SEEDS)], G=c0["group"],
-                           n_iter=per[0]["steps"], xi_eval=c0["eval_horizon"] / mean_t, mean_T_base=mean_t)
+    sim = ctx.unit("simulator", Unit(efficiency_sweep, xi_grid=xs, seeds=ctx.seeds("sim", cfg.sim_seeds, below=2**62),
+                                     G=c0["group"], n_iter=per[0]["steps"], xi_eval=c0["eval_horizon"] / mean_t,
+                                     mean_T_base=mean_t))
+    sim_eff = np.asarray(sim["per_iteration"], dtype=float)
     return {"missing": False, "mean_t": mean_t, "xi_provenance": provenance(xi), "runs": per,
             "same_start": bool(same_start), "eval_prompts": int(starts[0].shape[0]), "eval_group": int(starts[0].shape[1]),
             "eval_horizon": c0["eval_horizon"], "hardware": provenance(runs[0])["hardware"],
-            "sim_xi0": sim["xi0"], "sim_eff": sim["per_iteration"].mean(0),
-            "sim_eff_se": sim["per_iteration"].std(0, ddof=1) / np.sqrt(SIM_SEEDS)}
+            "sim_xi0": sim["xi0"], "sim_eff": sim_eff.mean(0),
+            "sim_eff_se": sim_eff.std(0, ddof=1) / np.sqrt(cfg.sim_seeds)}
 
 
 def evaluate(data) -> list:
@@ -104,7 +112,7 @@ def evaluate(data) -> list:
     d_i = np.asarray(hi_run["eff_per_prompt"]) - np.asarray(lo_run["eff_per_prompt"])  # (N,) paired
     d, se = float(d_i.mean()), float(d_i.std(ddof=1) / np.sqrt(d_i.size))
     lo, hi = d - 1.96 * se, d + 1.96 * se
-    v = SUPPORTED if lo > 0 else NOT_SUPPORTED if hi < 0 else INCONCLUSIVE
+    v = judge(supported=lo > 0, not_supported=hi < 0)
     sim = np.asarray(data["sim_eff"])
     measured = {"D": d, "xi0": {str(r["H"]): r["xi0"] for r in runs},
                 "eff_per_iteration": {str(r["H"]): r["eff"] for r in runs},
@@ -128,14 +136,11 @@ def evaluate(data) -> list:
     return [Verdict(c, v, measured, unc, sizes, note=note)]
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
+def draw(data, axes):
     if data.get("missing"):
-        return placeholder("llm_budget_efficiency", "result files missing: run `rlvr-lab llm train --eval-prompts` "
+        return placeholder(axes, "llm_budget_efficiency", "result files missing: run `rlvr-lab llm train --eval-prompts` "
                            "(see module docstring)")
     runs = data["runs"]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     ax = axes[0]
     xs = [r["xi0"] for r in runs]
     ax.errorbar(xs, [r["eff"] for r in runs], yerr=[1.96 * r["eff_se"] for r in runs], fmt="o-", color="C0",
@@ -162,11 +167,10 @@ def draw(data):
                 label=f"H = {r['H']} ({r['rows_per_step']} rollouts/step)")
     ax.set(xlabel="training step", ylabel="mean training reward 1{T <= H}", title="training reward")
     ax.legend(fontsize=8)
-    fig.suptitle(f"SmolLM2-135M-Instruct, 1-digit sums, grpo, one seed ({data['hardware']})", fontsize=9)
-    fig.tight_layout()
-    return fig
+    axes[0].figure.suptitle(f"SmolLM2-135M-Instruct, 1-digit sums, grpo, one seed ({data['hardware']})", fontsize=9)
 
 
 FIGURE = Figure(name="llm_budget_efficiency", title="Paper A on a real model: learning efficiency vs measured xi0",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=Config(), inputs=(XI_FILE, RUNS), layout=Layout(1, 3, (15, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="SmolLM2-135M-Instruct, 1-digit sums: held-out gain per step at H = 16, 32, 64 beside the simulator.")

@@ -28,9 +28,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from figures.base import Figure
-from figures.llm_inputs import load, placeholder, provenance, times_array
-from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict, judge_interval
+from figures.base import Figure, Layout
+from figures.llm_inputs import placeholder, provenance, times_array
+from theory.claims import INCONCLUSIVE, Claim, Verdict, combine, judge, judge_interval
 from theory.stats import bootstrap_ci
 
 FILES = ("xi_arithmetic.json", "xi_arithmetic_1digit.json")  # 2-digit (primary), 1-digit sums
@@ -104,8 +104,8 @@ def _dataset(ctx, res) -> dict:
             "tokens_per_second": res["sampling"].get("tokens_per_second")}
 
 
-def compute(ctx) -> dict:
-    found = {name: load(ctx, name) for name in FILES}
+def compute(ctx, cfg) -> dict:
+    found = {name: ctx.input(name) for name in FILES}
     datasets = {name: _dataset(ctx, res) for name, res in found.items() if res is not None}
     return {"missing": not datasets, "files": list(FILES), "datasets": datasets}
 
@@ -121,7 +121,7 @@ def _judge(d) -> tuple[Verdict, Verdict]:
     dev = np.abs(np.array(d["q"]) - np.array(d["q_gamma"]))
     j = int(np.argmax(dev))
     se = float(d["q_se"][j])
-    v1 = SUPPORTED if dev[j] <= TOL else NOT_SUPPORTED if dev[j] - 2 * se > TOL else INCONCLUSIVE
+    v1 = judge(supported=dev[j] <= TOL, not_supported=dev[j] - 2 * se > TOL)
     q_end = float(d["q"][-1])
     note = f"{_label(d)}: {n['rollouts']} rollouts"
     if q_end < MIN_Q:
@@ -143,8 +143,7 @@ def _judge(d) -> tuple[Verdict, Verdict]:
 def _combine(claim, verdicts) -> Verdict:
     """Declared rule: not supported if any data set says so; supported if one does and none
     contradicts; inconclusive otherwise. Every data set's numbers are kept."""
-    kinds = [v.verdict for v in verdicts]
-    verdict = NOT_SUPPORTED if NOT_SUPPORTED in kinds else SUPPORTED if SUPPORTED in kinds else INCONCLUSIVE
+    verdict = combine(verdicts, rule="any")
     label = lambda v: v.note.split(":")[0]  # noqa: E731
     return Verdict(claim, verdict, {label(v): {**v.measured, "verdict": v.verdict} for v in verdicts},
                    {label(v): v.uncertainty for v in verdicts}, {label(v): v.sample_size for v in verdicts},
@@ -159,12 +158,9 @@ def evaluate(data) -> list:
     return [_combine(CLAIMS[0], [p[0] for p in per]), _combine(CLAIMS[1], [p[1] for p in per])]
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
+def draw(data, axes):
     if data.get("missing"):
-        return placeholder("llm_budget_xi", "result files missing: run `rlvr-lab llm xi` (see module docstring)")
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+        return placeholder(axes, "llm_budget_xi", "result files missing: run `rlvr-lab llm xi` (see module docstring)")
     for c, d in enumerate(data["datasets"].values()):
         col, lab = f"C{c}", _label(d)
         h, q, se = np.array(d["H"]), np.array(d["q"]), np.array(d["q_se"])
@@ -194,11 +190,10 @@ def draw(data):
     parts = [f"{_label(d)}: {d['num_prompts']} prompts x {d['group']} rollouts, {d['tokens_per_second']} tok/s"
              for d in data["datasets"].values()]
     hw = next(iter(data["datasets"].values()))["provenance"]["hardware"]
-    fig.suptitle(f"SmolLM2-135M-Instruct ({hw}); " + "; ".join(parts), fontsize=9)
-    fig.tight_layout()
-    return fig
+    axes[0].figure.suptitle(f"SmolLM2-135M-Instruct ({hw}); " + "; ".join(parts), fontsize=9)
 
 
 FIGURE = Figure(name="llm_budget_xi", title="Paper A on a real model: T, q(H) and the reward spread vs xi",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, inputs=FILES, layout=Layout(1, 3, (15, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="SmolLM2-135M-Instruct on 1- and 2-digit sums: censored E[T], Gamma fit, sigma(R)/H vs xi.")

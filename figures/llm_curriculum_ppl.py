@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures.base import Figure
-from figures.llm_inputs import load, placeholder, provenance
-from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
+from figures.base import Figure, Layout
+from figures.llm_inputs import placeholder, provenance
+from theory.claims import INCONCLUSIVE, Claim, Verdict, judge
 
 FILE = "ppl_arithmetic.json"
 
@@ -34,8 +34,8 @@ CLAIMS = (
 )
 
 
-def compute(ctx) -> dict:
-    res = load(ctx, FILE)
+def compute(ctx, cfg) -> dict:
+    res = ctx.input(FILE)
     if res is None:
         return {"missing": True, "file": FILE}
     s = res["summary"]
@@ -50,19 +50,16 @@ def evaluate(data) -> list:
     if data.get("missing"):
         return [Verdict(c, INCONCLUSIVE, {}, note=f"no result file {data['file']} in results/llm")]
     lo, hi = data["ci"]
-    v = SUPPORTED if hi < 0 else NOT_SUPPORTED if lo > 0 else INCONCLUSIVE
+    v = judge(supported=hi < 0, not_supported=lo > 0)
     n = {"prompts": data["n_prompts"], "rollouts_per_prompt": data["group"]}
     note = (f"SmolLM2-135M on 2-digit sums, {data['n_prompts']} prompts: far fewer than paper D's 17k; "
             f"p = {data['p_value']:.3g}")
     return [Verdict(c, v, {"spearman": data["spearman"]}, {"ci95": [lo, hi]}, n, note=note)]
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
+def draw(data, axes):
     if data.get("missing"):
-        return placeholder("llm_curriculum_ppl", "result file missing: run `rlvr-lab llm ppl` (see module docstring)")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        return placeholder(axes, "llm_curriculum_ppl", "result file missing: run `rlvr-lab llm ppl` (see module docstring)")
     ax = axes[0]
     ax.scatter(data["ppl"], data["passrate"], s=14, alpha=0.7)
     ax.set(xlabel="prompt perplexity under the model", ylabel="pass rate within H",
@@ -72,12 +69,11 @@ def draw(data):
     ax.plot([b["bin"] for b in bins], [b["passrate_mean"] for b in bins], "o-")
     ax.set(xlabel=f"PPL quantile bin (1 = lowest; {len(bins)} bins, ~{bins[0]['n']} prompts each)",
            ylabel="mean pass rate", title="pass rate by PPL bin (paper D, Fig. F1 shape: falling)")
-    fig.suptitle(f"SmolLM2-135M-Instruct, {data['n_prompts']} prompts x {data['group']} rollouts "
+    axes[0].figure.suptitle(f"SmolLM2-135M-Instruct, {data['n_prompts']} prompts x {data['group']} rollouts "
                  f"({data['provenance']['hardware']})", fontsize=9)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="llm_curriculum_ppl", title="Paper D on a real model: prompt perplexity vs pass rate",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, inputs=(FILE,), layout=Layout(1, 2, (10, 4)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="SmolLM2-135M-Instruct: Spearman(prompt PPL, pass rate) and the PPL-bin table.")

@@ -1,32 +1,16 @@
-"""Reading the committed real-model result files for the ``llm_*`` figures (no torch, no llm_backend).
+"""Helpers for the ``llm_*`` figures, which read real-model result files (no torch, no llm_backend).
 
 Result files live in ``results/llm/`` at the repository root (written by ``rlvr-lab llm ...``), or
-in ``ctx.inputs_dir`` when the run context names one. Not a figure itself (defines no FIGURE).
+in ``--inputs DIR``. A figure declares the files it reads (``Figure(inputs=(...))``); the runner
+reads and hashes them and ``compute`` gets them from ``ctx.input(name)`` / ``ctx.input_glob(pattern)``.
+Not a figure itself (defines no FIGURE).
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
-__all__ = ["results_dir", "load", "load_glob", "provenance", "times_array", "placeholder"]
-
-
-def results_dir(ctx=None) -> Path:
-    if ctx is not None and getattr(ctx, "inputs_dir", None):
-        return Path(ctx.inputs_dir)
-    return Path(__file__).resolve().parents[1] / "results" / "llm"
-
-
-def load(ctx, name: str) -> dict | None:
-    path = results_dir(ctx) / name
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def load_glob(ctx, pattern: str) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(results_dir(ctx).glob(pattern))]
+__all__ = ["provenance", "times_array", "placeholder"]
 
 
 def provenance(res: dict) -> dict:
@@ -44,11 +28,10 @@ def times_array(rows) -> np.ndarray:
     return np.array([[np.inf if (t is None or t == "inf") else float(t) for t in row] for row in rows])
 
 
-def placeholder(title: str, message: str):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 2.5))
-    ax.axis("off")
-    ax.set_title(title)
-    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=9)
-    return fig
+def placeholder(axes, title: str, message: str) -> None:
+    """Draw a 'result file missing' message over the figure's axes (all of them hidden)."""
+    axes = list(np.ravel(axes))
+    for ax in axes:
+        ax.axis("off")
+    axes[0].set_title(title)
+    axes[0].text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=9, transform=axes[0].transAxes)

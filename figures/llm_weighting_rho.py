@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from figures.base import Figure
-from figures.llm_inputs import load, load_glob, placeholder, provenance
-from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
+from figures.base import Figure, Layout
+from figures.llm_inputs import placeholder, provenance
+from theory.claims import INCONCLUSIVE, Claim, Verdict, combine, judge
 
 ASYM, SYM = ("linear_r", "sqrt_r"), ("grpo", "rloo", "dapo")
 MARGIN = 0.05  # declared: "at least as good" within 0.05 reward
@@ -73,8 +73,11 @@ def _run_entry(r) -> dict:
     return out
 
 
-def compute(ctx) -> dict:
-    w = load(ctx, "weights_countdown.json")
+WEIGHTS_FILE = "weights_countdown.json"
+
+
+def compute(ctx, cfg) -> dict:
+    w = ctx.input(WEIGHTS_FILE)
     data = {"missing_weights": w is None, "datasets": {}}
     if w is not None:
         s = w["summary"]
@@ -83,7 +86,7 @@ def compute(ctx) -> dict:
                     predicted={k: v["median_time_to_target"] for k, v in s["predicted"].items()},
                     n_prompts=s["num_prompts"], group=s["group"])
     for label, pattern in DATASETS:
-        runs = {r["config"]["estimator"]: _run_entry(r) for r in load_glob(ctx, pattern)}
+        runs = {r["config"]["estimator"]: _run_entry(r) for r in ctx.input_glob(pattern)}
         if runs:
             data["datasets"][label] = runs
     return data
@@ -132,7 +135,7 @@ def _judge(label, runs) -> Verdict:
     d = a - s
     se = float(np.hypot(se_a, se_s))
     lo, hi = d - 1.96 * se, d + 1.96 * se
-    v = NOT_SUPPORTED if hi < 0 else SUPPORTED if lo > -MARGIN else INCONCLUSIVE
+    v = judge(supported=lo > -MARGIN and hi >= 0, not_supported=hi < 0)  # an interval inside (-MARGIN, 0) is not supported
     measured = {"delta": d, "asym_mean_reward": a, "sym_mean_reward": s,
                 "nonzero_advantage_fraction": {k: float(np.mean(r["nonzero_adv"])) for k, r in runs.items()}}
     note = f"{label}: demonstration-scale CPU runs (a few steps of a 135M model)"
@@ -153,8 +156,7 @@ def evaluate(data) -> list:
         return [Verdict(c, INCONCLUSIVE, {}, note="training results for both weighting families are missing "
                         "from results/llm")]
     per = [_judge(label, runs) for label, runs in sets.items()]
-    kinds = [v.verdict for v in per]
-    verdict = NOT_SUPPORTED if NOT_SUPPORTED in kinds else SUPPORTED if SUPPORTED in kinds else INCONCLUSIVE
+    verdict = combine(per, rule="any")
     measured = {label: {**v.measured, "verdict": v.verdict} for label, v in zip(sets, per)}
     if not data["missing_weights"]:
         measured["countdown_start"] = {"mean_rho_hat": data["mean_rho_hat"], "all_fail_fraction": data["all_fail"],
@@ -166,12 +168,9 @@ def evaluate(data) -> list:
                     note=" | ".join(v.note for v in per))]
 
 
-def draw(data):
-    import matplotlib.pyplot as plt
-
+def draw(data, axes):
     if data["missing_weights"] and not data["datasets"]:
-        return placeholder("llm_weighting_rho", "result files missing: run `rlvr-lab llm weights` / `llm train`")
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
+        return placeholder(axes, "llm_weighting_rho", "result files missing: run `rlvr-lab llm weights` / `llm train`")
     if not data["missing_weights"]:
         ax = axes[0]
         ax.bar(data["rho_values"], data["rho_counts"], width=0.8 / max(data["group"], 1))
@@ -192,12 +191,11 @@ def draw(data):
                title=f"{label}: from-scratch runs ({rows} rollouts/step)" if runs else f"{label}: no runs")
         if runs:
             ax.legend(fontsize=8)
-    fig.suptitle("SmolLM2-135M-Instruct, one seed per weighting" + (
+    axes[0].figure.suptitle("SmolLM2-135M-Instruct, one seed per weighting" + (
         f" ({data['provenance']['hardware']})" if not data["missing_weights"] else ""), fontsize=9)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="llm_weighting_rho", title="Paper B on a real model: start rho_hat, predicted and measured",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, inputs=(WEIGHTS_FILE,) + tuple(p for _, p in DATASETS), layout=Layout(1, 4, (18, 4)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="SmolLM2-135M-Instruct: countdown rho_hat at the start, time to target per weighting, short runs on countdown and 1-digit sums.")

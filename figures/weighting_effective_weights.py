@@ -25,15 +25,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from figures.base import Figure, RunContext
+from figures.base import Figure, Layout
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
-from theory.estimators import ESTIMATORS, advantages, effective_weight
+from theory.estimators import ESTIMATORS, FamilyView, advantages, effective_weight
 
-SYMMETRIC = ("reinforce", "dr_grpo", "rloo", "grpo", "dapo")
-ASYMMETRIC = ("linear_r", "sqrt_r", "uniform_r", "plateau_r")
+SYMMETRIC = FamilyView("raw", "centred", "std")  # live registry families (theory.estimators)
+ASYMMETRIC = FamilyView("weight")
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def _finite_weight(name: str, g: int) -> np.ndarray:
     return w + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-def compute(ctx: RunContext, config: Config = Config()) -> dict:
+def compute(ctx, config: Config) -> dict:
     rho = np.linspace(0.0, 1.0, config.grid)
     names = [n for n in ESTIMATORS if not ESTIMATORS[n].stateful]
     all_fail = np.zeros((1, config.group_size))
@@ -117,11 +116,10 @@ def evaluate(data: dict) -> list[Verdict]:
     ]
 
 
-def draw(data: dict):
+def draw(data: dict, axes):
     rho = np.asarray(data["rho"])
     g = data["config"]["group_size"]
     k = np.arange(g + 1) / g
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for ax, names, title in ((axes[0], SYMMETRIC, "symmetric"), (axes[1], ASYMMETRIC, "asymmetric")):
         for i, n in enumerate(names):
             color = f"C{i}"
@@ -133,15 +131,15 @@ def draw(data: dict):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     axes[0].set_ylabel(r"effective weight $w(\rho) = \omega(\rho)\,\rho(1-\rho)$")
-    fig.suptitle("Paper B: effective prompt weights of every registry estimator", fontsize=11)
-    fig.tight_layout()
-    return fig
+    axes[0].figure.suptitle("Paper B: effective prompt weights of every registry estimator", fontsize=11)
 
 
 FIGURE = Figure(
     name="weighting_effective_weights",
     title="Effective weights w(rho) of every registry estimator",
     claims=(SYMMETRIC_VANISH, ASYMMETRIC_NONZERO),
+    config=Config(),
+    layout=Layout(1, 2, (11, 4.2), sharey=True),
     compute=compute,
     evaluate=evaluate,
     draw=draw,

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, Unit
 from simulate.weighting_targets import time_to_target_runs
 from theory.claims import Claim, Verdict, judge_interval
+from theory.stats import finite_mean_se
 from theory.weighting import recursion_time
 from theory.weighting_finite import finite_group_time
 
@@ -55,26 +56,24 @@ CLAIMS = (
 )
 
 
-def compute(ctx) -> dict:
-    cfg = FULL if ctx.full else FAST
-    points = {}
-    for m in cfg.methods:
-        for g in cfg.group_sizes:
-            def unit(m=m, g=g):
-                runs = time_to_target_runs(m, cfg.rho0, cfg.rho1, group_size=g, n_prompts=cfg.n_prompts,
-                                           steps_to_target=cfg.steps_to_target, max_factor=cfg.max_factor,
-                                           seed=ctx.seed_for("finite_group", g))
-                x, resp = runs["regular"], runs["responses"]
-                ok = np.isfinite(x)
-                pop = recursion_time(m, cfg.rho0, cfg.rho1, runs["step"])
-                mean_drift = finite_group_time(m, cfg.rho0, cfg.rho1, g, runs["step"])
-                return {"mean": float(x[ok].mean()) if ok.any() else None,
-                        "se": float(x[ok].std(ddof=1) / np.sqrt(ok.sum())) if ok.sum() > 1 else None,
-                        "missed": int((~ok).sum()),
-                        "responses": float(resp[ok].mean()) if ok.any() else None,
-                        "population": pop[0], "mean_drift": mean_drift[0],
-                        "mean_drift_responses": mean_drift[1]}
-            points[f"{m}|{g}"] = ctx.unit(f"fg|{m}|{g}|{cfg}", unit)
+def finite_group_point(method, group_size, rho0, rho1, n_prompts, steps_to_target, max_factor, seed) -> dict:
+    """Simulated regular time to target at one G, with the population and mean-drift predictions
+    at the same step (a unit of work)."""
+    runs = time_to_target_runs(method, rho0, rho1, group_size=group_size, n_prompts=n_prompts,
+                               steps_to_target=steps_to_target, max_factor=max_factor, seed=seed)
+    x, resp = runs["regular"], runs["responses"]
+    ok = np.isfinite(x)
+    pop = recursion_time(method, rho0, rho1, runs["step"])
+    mean_drift = finite_group_time(method, rho0, rho1, group_size, runs["step"])
+    return {**finite_mean_se(x), "responses": float(resp[ok].mean()) if ok.any() else None,
+            "population": pop[0], "mean_drift": mean_drift[0], "mean_drift_responses": mean_drift[1]}
+
+
+def compute(ctx, cfg: Config) -> dict:
+    points = ctx.units({f"{m}|{g}": Unit(finite_group_point, method=m, group_size=g, rho0=cfg.rho0, rho1=cfg.rho1,
+                                         n_prompts=cfg.n_prompts, steps_to_target=cfg.steps_to_target,
+                                         max_factor=cfg.max_factor, seed=ctx.seed_for("finite_group", g))
+                        for m in cfg.methods for g in cfg.group_sizes})
     return {"config": cfg.__dict__, "points": points}
 
 
@@ -109,9 +108,8 @@ def evaluate(data) -> list:
                     "; ".join(notes))]
 
 
-def draw(data):
+def draw(data, axes):
     cfg, pts = data["config"], data["points"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     colors = dict(zip(cfg["methods"], plt.cm.tab10.colors))
     gs = np.array(cfg["group_sizes"])
     for m in cfg["methods"]:
@@ -129,10 +127,9 @@ def draw(data):
     axes[1].set(xscale="log", yscale="log", xlabel="group size G", ylabel="responses per prompt to target",
                 title="realised clock: responses consumed")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="weighting_finite_group", title="Paper B (beyond): time to target against the group size G",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (11, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Finite-G simulation vs population theory and the finite-G mean-drift recursion.")

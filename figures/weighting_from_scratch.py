@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, Unit
 from simulate.weighting import hitting_time, initial_success, simulate
-from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
+from theory.claims import Claim, Verdict, judge
 from theory.weighting import budget_scale, time_to_target
 from theory.weighting_finite import finite_group_time
 
@@ -79,28 +79,33 @@ def _responses_at(acc, resp, level):
     return float(np.interp(h, np.arange(resp.size), resp)) if np.isfinite(h) else None
 
 
-def compute(ctx) -> dict:
-    cfg = FULL if ctx.full else FAST
-    out = {"config": {k: v for k, v in cfg.__dict__.items()}, "runs": {}, "reference": {}}
-    for start, nominal, n_steps in cfg.starts:
-        rho0 = initial_success(start, cfg.n_prompts, ctx.seed_for("start", start))
-        weights = _bootstrap_weights(cfg.n_prompts, cfg.n_boot, ctx.seed_for("boot", start))
-        for update, step, mult in cfg.updates:
-            for m in cfg.methods:
-                def unit(m=m, update=update, step=step, mult=mult, start=start, n_steps=n_steps):
-                    run = simulate(m, rho0, group_size=cfg.group_size, n_steps=int(n_steps * mult),
-                                   step=step, scale=budget_scale(m, nominal, cfg.rho1), update=update,
-                                   seed=ctx.seed_for("run", start, update))
-                    acc, resp = run.mean_accuracy, run.responses_per_prompt
-                    cum = np.concatenate([np.zeros((1, cfg.n_prompts)), np.cumsum(run.responses, axis=0)])
-                    acc_b, resp_b = run.rho @ weights, cum @ weights  # (T+1, n_boot)
-                    boot = [_responses_at(acc_b[:, b], resp_b[:, b], cfg.target) for b in range(cfg.n_boot)]
-                    thin = max(1, acc.size // 300)
-                    return {"accuracy": acc[::thin], "responses": resp[::thin],
-                            "zero_signal": np.concatenate([[np.nan], run.zero_signal_fraction])[::thin],
-                            "at_level": {str(lv): _responses_at(acc, resp, lv) for lv in cfg.levels},
-                            "boot_target": boot}
-                out["runs"][f"{start}|{update}|{m}"] = ctx.unit(f"fs|{start}|{update}|{m}|{cfg}", unit)
+def training_run(method, start, nominal, n_steps, update, step, group_size, n_prompts, rho1, n_boot, target,
+                 levels, start_seed, boot_seed, run_seed) -> dict:
+    """One training run of ``method`` from a start population, with the bootstrap of its responses
+    to the target (prompts resampled by ``boot_seed``, the same for every estimator) (a unit of work)."""
+    rho0 = initial_success(start, n_prompts, start_seed)
+    weights = _bootstrap_weights(n_prompts, n_boot, boot_seed)
+    run = simulate(method, rho0, group_size=group_size, n_steps=n_steps, step=step,
+                   scale=budget_scale(method, nominal, rho1), update=update, seed=run_seed)
+    acc, resp = run.mean_accuracy, run.responses_per_prompt
+    cum = np.concatenate([np.zeros((1, n_prompts)), np.cumsum(run.responses, axis=0)])
+    acc_b, resp_b = run.rho @ weights, cum @ weights  # (T+1, n_boot)
+    boot = [_responses_at(acc_b[:, b], resp_b[:, b], target) for b in range(n_boot)]
+    thin = max(1, acc.size // 300)
+    return {"accuracy": acc[::thin], "responses": resp[::thin],
+            "zero_signal": np.concatenate([[np.nan], run.zero_signal_fraction])[::thin],
+            "at_level": {str(lv): _responses_at(acc, resp, lv) for lv in levels}, "boot_target": boot}
+
+
+def compute(ctx, cfg: Config) -> dict:
+    out = {"config": {k: v for k, v in cfg.__dict__.items()}, "reference": {}}
+    out["runs"] = ctx.units({
+        f"{start}|{update}|{m}": Unit(training_run, method=m, start=start, nominal=nominal, n_steps=int(n_steps * mult),
+                                      update=update, step=step, group_size=cfg.group_size, n_prompts=cfg.n_prompts,
+                                      rho1=cfg.rho1, n_boot=cfg.n_boot, target=cfg.target, levels=list(cfg.levels),
+                                      start_seed=ctx.seed_for("start", start), boot_seed=ctx.seed_for("boot", start),
+                                      run_seed=ctx.seed_for("run", start, update))
+        for start, nominal, n_steps in cfg.starts for update, step, mult in cfg.updates for m in cfg.methods})
     # reference numbers: population theory (effective clock) and the G=16 mean-drift recursion
     for m in ("grpo", "rloo", "linear_r", "sqrt_r", "uniform_r"):
         out["reference"][m] = {
@@ -153,12 +158,8 @@ def evaluate(data) -> list:
     measured["G16_mean_drift_gain_vs_grpo@0.01"] = 1 - best_asym / ref["grpo"]["G16_responses@0.01"]
     measured["G16_mean_drift_gain_vs_rloo@0.01"] = 1 - best_asym / ref["rloo"]["G16_responses@0.01"]
     (s_lo, s_hi), (p_lo, p_hi) = verdicts["from_scratch"], verdicts["post_sft"]
-    if s_lo >= cfg["gain_clear"] and -cfg["gap_small"] <= p_lo and p_hi <= cfg["gap_small"]:
-        verdict = SUPPORTED
-    elif s_hi < cfg["gain_clear"] or p_hi < -cfg["gap_small"] or p_lo > cfg["gap_small"]:
-        verdict = NOT_SUPPORTED
-    else:
-        verdict = INCONCLUSIVE
+    verdict = judge(supported=s_lo >= cfg["gain_clear"] and -cfg["gap_small"] <= p_lo and p_hi <= cfg["gap_small"],
+                    not_supported=s_hi < cfg["gain_clear"] or p_hi < -cfg["gap_small"] or p_lo > cfg["gap_small"])
     note = (f"from scratch: gain {measured['gain_from_scratch@0.8']:.3f} [{s_lo:.3f}, {s_hi:.3f}] "
             f"(needs > {cfg['gain_clear']}); post-SFT: {measured['gain_post_sft@0.8']:.3f} "
             f"[{p_lo:.3f}, {p_hi:.3f}] (needs within +-{cfg['gap_small']}). Notes' population "
@@ -170,9 +171,8 @@ def evaluate(data) -> list:
                     note)]
 
 
-def draw(data):
+def draw(data, axes):
     cfg, runs = data["config"], data["runs"]
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5))
     colors = dict(zip(cfg["methods"], plt.cm.tab10.colors))
     for row, (update, _, _) in enumerate(cfg["updates"]):
         for col, (start, _, _) in enumerate(cfg["starts"]):
@@ -198,10 +198,9 @@ def draw(data):
         if any(h is not None for h in hits):
             ax.set_xlim(cfg["group_size"], 3 * max(h for h in hits if h is not None))
     axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="weighting_from_scratch", title="Paper B: accuracy vs responses, from scratch vs post-SFT",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(2, 3, (14, 7.5)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Softmax-bandit RL with six estimators; from-scratch and post-SFT starts.")

@@ -11,10 +11,13 @@ Run: ``rlvr-lab reproduce --only weighting_surrogates``.
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
+
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout
 from theory.claims import NOT_SUPPORTED, SUPPORTED, Claim, Verdict
 from theory.weighting import WEIGHTINGS, optimal_weight, population_omega, surrogate
 
@@ -33,8 +36,13 @@ CLAIMS = (
 )
 
 
-def compute(ctx) -> dict:
-    rho = np.linspace(0.005, 0.995, 199)
+@dataclass(frozen=True)
+class Config:
+    points: int = 199  # rho grid on [0.005, 0.995]
+
+
+def compute(ctx, cfg: Config) -> dict:
+    rho = np.linspace(0.005, 0.995, cfg.points)
     f = {m: ((surrogate(m, rho) - surrogate(m, RHO0)) / (surrogate(m, RHO1) - surrogate(m, RHO0)))
          for m in WEIGHTINGS}
     omega = {m: population_omega(m, rho) for m in WEIGHTINGS}
@@ -59,11 +67,10 @@ def evaluate(data) -> list:
     return [Verdict(CLAIMS[0], SUPPORTED if ok else NOT_SUPPORTED, measured, {}, {"grid_points": len(data["rho"])})]
 
 
-def draw(data):
+def draw(data, axes):
     rho = np.array(data["rho"])
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    colors = dict(zip(WEIGHTINGS, plt.cm.tab10.colors))
-    styles = dict(zip(WEIGHTINGS, ["-", "--", ":", "-", "--", "-", "-", "-", "-"]))  # equal curves stay visible
+    colors = dict(zip(WEIGHTINGS, itertools.cycle(plt.cm.tab10.colors)))  # any number of registry entries
+    styles = dict(zip(WEIGHTINGS, itertools.chain(["-", "--", ":", "-", "--"], itertools.repeat("-"))))  # equal curves stay visible
     for m in WEIGHTINGS:
         axes[0].plot(rho, data["omega"][m], color=colors[m], ls=styles[m], label=m)
         axes[1].plot(rho, data["surrogate"][m], color=colors[m], ls=styles[m], label=m)
@@ -77,10 +84,9 @@ def draw(data):
     axes[2].set(yscale="log", xlabel=r"$\rho$", ylabel=r"$\omega^*(\rho)$ (budget 1 on [0.01, 0.9])",
                 title=r"optimal weight for cost $a + b/\rho$")
     axes[2].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="weighting_surrogates", title="Paper B: prompt weights, surrogates and optimal weights",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=Config(), layout=Layout(1, 3, (14, 4)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="omega, f with f' = omega, and omega* for cost a + b/rho.")

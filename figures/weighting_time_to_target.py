@@ -19,15 +19,17 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, Unit
 from simulate.weighting_targets import time_to_target_runs
-from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict, judge_interval
+from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, Claim, Verdict, judge, judge_interval
+from theory.estimators import FamilyView
+from theory.stats import finite_mean_se
 from theory.weighting import lower_bound, time_to_target
 
 
 @dataclass(frozen=True)
 class Config:
-    methods: tuple = ("rloo", "grpo", "linear_r", "sqrt_r", "uniform_r", "plateau_r")
+    methods: tuple = FamilyView("weight", include=("rloo", "grpo"))  # + every weight entry, live
     rho0: tuple = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6)
     primary: tuple = (0.05, 0.1, 0.2, 0.4)  # rho0 values the verdicts use (declared in advance)
     rho1: float = 0.9
@@ -58,29 +60,26 @@ CLAIMS = (
 )
 
 
-def compute(ctx) -> dict:
-    cfg = FULL if ctx.full else FAST
+def target_point(method, rho0, rho1, group_size, n_prompts, steps_to_target, seed) -> dict:
+    """Simulated time from rho0 to rho1 in both clocks, with theory and bound (a unit of work)."""
+    runs = time_to_target_runs(method, rho0, rho1, group_size=group_size, n_prompts=n_prompts,
+                               steps_to_target=steps_to_target, seed=seed)
+    out = {"rho0": rho0, "step": runs["step"]}
+    for c in ("regular", "effective"):
+        out[c] = {**finite_mean_se(runs[c]), "theory": time_to_target(method, rho0, rho1, c),
+                  "bound": lower_bound(rho0, rho1, c)}
+    return out
+
+
+def compute(ctx, cfg: Config) -> dict:
     fine = np.geomspace(0.005, 0.8, 60)
     theory = {m: {c: [time_to_target(m, r, cfg.rho1, c) for r in fine] for c in ("regular", "effective")}
               for m in cfg.methods}
     bound = {c: [lower_bound(r, cfg.rho1, c) for r in fine] for c in ("regular", "effective")}
-    points = {}
-    for m in cfg.methods:
-        for r0 in cfg.rho0:
-            def unit(m=m, r0=r0):
-                runs = time_to_target_runs(m, r0, cfg.rho1, group_size=cfg.group_size,
-                                           n_prompts=cfg.n_prompts, steps_to_target=cfg.steps_to_target,
-                                           seed=ctx.seed_for("time_to_target", r0))
-                out = {"rho0": r0, "step": runs["step"]}
-                for c in ("regular", "effective"):
-                    x = runs[c]
-                    ok = np.isfinite(x)
-                    out[c] = {"mean": float(x[ok].mean()) if ok.any() else None,
-                              "se": float(x[ok].std(ddof=1) / np.sqrt(ok.sum())) if ok.sum() > 1 else None,
-                              "missed": int((~ok).sum()), "theory": time_to_target(m, r0, cfg.rho1, c),
-                              "bound": lower_bound(r0, cfg.rho1, c)}
-                return out
-            points[f"{m}|{r0}"] = ctx.unit(f"ttt|{m}|{r0}|{cfg}", unit)
+    points = ctx.units({f"{m}|{r0}": Unit(target_point, method=m, rho0=r0, rho1=cfg.rho1, group_size=cfg.group_size,
+                                          n_prompts=cfg.n_prompts, steps_to_target=cfg.steps_to_target,
+                                          seed=ctx.seed_for("time_to_target", r0))
+                        for m in cfg.methods for r0 in cfg.rho0})
     return {"config": cfg.__dict__, "fine": fine, "theory": theory, "bound": bound, "points": points}
 
 
@@ -120,7 +119,7 @@ def _judge(data, claim):
                 notes.append(f"rho0={r0}: {m} mean below {best} by {-d:.3g} (within 2 SE)")
         ranked = sorted(cfg["methods"], key=lambda m: pts[f"{m}|{r0}"][clock]["mean"] or np.inf)
         measured[f"ranking@{r0}"] = ranked
-    verdict = NOT_SUPPORTED if bad else INCONCLUSIVE if unsure else SUPPORTED
+    verdict = judge(supported=not bad and not unsure, not_supported=bad)
     return Verdict(claim, verdict, measured, unc,
                    {"prompts_per_point": cfg["n_prompts"], "group_size": cfg["group_size"],
                     "rho0": cfg["primary"]}, "; ".join(notes))
@@ -130,9 +129,8 @@ def evaluate(data) -> list:
     return [_judge(data, c) for c in CLAIMS]
 
 
-def draw(data):
+def draw(data, axes):
     cfg = data["config"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     colors = dict(zip(cfg["methods"], plt.cm.tab10.colors))
     for ax, clock in zip(axes, ("regular", "effective")):
         for m in cfg["methods"]:
@@ -146,10 +144,9 @@ def draw(data):
                ylabel=f"{clock} time (budget 1)",
                title=f"{clock} time: theory (lines), simulation G={cfg['group_size']} (points)")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="weighting_time_to_target", title="Paper B: time to target vs initial success, two clocks",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (11, 4.2)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="Population theory (equal weight budget) vs finite-G KL-proximal simulation.")

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from figures.base import Figure
+from figures.base import Figure, Layout, Unit
 from simulate.weighting import simulate
 from theory.claims import NOT_SUPPORTED, SUPPORTED, Claim, Verdict
-from theory.estimators import ESTIMATORS, effective_weight
+from theory.estimators import ESTIMATORS, FamilyView, effective_weight
 from theory.weighting import WEIGHTINGS, budget_scale
 
 
@@ -38,8 +37,8 @@ class Config:
 
 FAST = Config()
 FULL = Config(n_prompts=40000)
-ASYMMETRIC = tuple(n for n in WEIGHTINGS if ESTIMATORS[n].unit_interval)  # the paper-B family
-SYMMETRIC = tuple(n for n in WEIGHTINGS if n not in ASYMMETRIC)
+ASYMMETRIC = FamilyView("weight")  # the paper-B family, live (theory.estimators)
+SYMMETRIC = FamilyView("raw", "centred", "std")
 
 CLAIMS = (
     Claim("B.zero-success-signal",
@@ -54,23 +53,25 @@ CLAIMS = (
 )
 
 
-def compute(ctx) -> dict:
-    cfg = FULL if ctx.full else FAST
-    out = {"config": cfg.__dict__, "rows": {}}
-    rho0 = np.full(cfg.n_prompts, cfg.rho)
-    for update in ("kl", "pg"):
-        for m in WEIGHTINGS:
-            scale = budget_scale(m, cfg.rho, cfg.rho1)
-            run = simulate(m, rho0, group_size=cfg.group_size, n_steps=1, step=cfg.step, scale=scale,
-                           update=update, max_refill=0, seed=ctx.seed_for("zero", update))
-            fail = (run.successes[0] == 0) | (run.successes[0] == -1)  # -1: dapo dropped the group
-            d = run.rho[1, fail] - run.rho[0, fail]
-            out["rows"][f"{update}|{m}"] = {
-                "n_fail": int(fail.sum()), "moved": float((d != 0).mean()),
-                "mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(d.size)),
-                "predicted_kl": float(cfg.step * scale * effective_weight(m, 0.0) * cfg.rho),
-                "advantage_all_fail": float(-effective_weight(m, 0.0) * scale)}
-    return out
+def zero_signal_row(method, update, rho, group_size, n_prompts, step, rho1, seed) -> dict:
+    """One update of n_prompts prompts at success rate rho: how the all-fail groups moved (a unit of work)."""
+    scale = budget_scale(method, rho, rho1)
+    run = simulate(method, np.full(n_prompts, rho), group_size=group_size, n_steps=1, step=step, scale=scale,
+                   update=update, max_refill=0, seed=seed)
+    fail = (run.successes[0] == 0) | (run.successes[0] == -1)  # -1: dapo dropped the group
+    d = run.rho[1, fail] - run.rho[0, fail]
+    return {"n_fail": int(fail.sum()), "moved": float((d != 0).mean()),
+            "mean": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(d.size)),
+            "predicted_kl": float(step * scale * effective_weight(method, 0.0) * rho),
+            "advantage_all_fail": float(-effective_weight(method, 0.0) * scale)}
+
+
+def compute(ctx, cfg: Config) -> dict:
+    rows = ctx.units({f"{update}|{m}": Unit(zero_signal_row, method=m, update=update, rho=cfg.rho,
+                                            group_size=cfg.group_size, n_prompts=cfg.n_prompts, step=cfg.step,
+                                            rho1=cfg.rho1, seed=ctx.seed_for("zero", update))
+                      for update in ("kl", "pg") for m in WEIGHTINGS})
+    return {"config": cfg.__dict__, "rows": rows}
 
 
 def evaluate(data) -> list:
@@ -92,9 +93,8 @@ def evaluate(data) -> list:
                     {"all_fail_groups": n}, "; ".join(problems))]
 
 
-def draw(data):
+def draw(data, axes):
     rows = data["rows"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     x = np.arange(len(WEIGHTINGS))
     for ax, update in zip(axes, ("kl", "pg")):
         means = np.array([rows[f"{update}|{m}"]["mean"] for m in WEIGHTINGS])
@@ -108,10 +108,9 @@ def draw(data):
         ax.set_xticks(x, WEIGHTINGS, rotation=40, ha="right")
         ax.set(ylabel=r"mean $\Delta\rho$ on all-fail groups ($\pm$3 SE)",
                title=f"{update} update, rho={data['config']['rho']}, G={data['config']['group_size']}")
-    fig.tight_layout()
-    return fig
 
 
 FIGURE = Figure(name="weighting_zero_signal", title="Paper B: the all-fail group moves only under asymmetric weights",
-                claims=CLAIMS, compute=compute, evaluate=evaluate, draw=draw,
+                claims=CLAIMS, config=FAST, full=FULL, layout=Layout(1, 2, (11, 4)),
+                compute=compute, evaluate=evaluate, draw=draw,
                 description="One update from rho=0.05: change of rho on groups with no success.")

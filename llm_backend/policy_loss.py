@@ -27,10 +27,10 @@ from __future__ import annotations
 import torch
 
 from theory.checks import check_choice
+from llm_backend.config import AGGREGATIONS
 
-__all__ = ["AGGREGATIONS", "aggregate", "token_logprobs", "pack", "token_losses"]
+__all__ = ["AGGREGATIONS", "aggregate", "token_logprobs", "response_logprobs", "pack", "token_losses"]
 
-AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "constant")
 
 
 def aggregate(values: torch.Tensor, mask: torch.Tensor, how: str, *, horizon: int | None = None) -> torch.Tensor:
@@ -82,3 +82,23 @@ def token_losses(logp, old_logp, adv, *, clip_low: float | None, clip_high: floa
         kl = torch.exp(d) - d - 1.0
         loss = loss + kl_coef * kl
     return loss, kl
+
+
+def response_logprobs(model, ids: torch.Tensor, attn: torch.Tensor, rmask: torch.Tensor,
+                      temperature: float = 1.0) -> torch.Tensor:
+    """:func:`token_logprobs` at the response positions only (``rmask`` (B, L-1) from :func:`pack`),
+    zero elsewhere -> (B, L-1).
+
+    The decoder runs on every position (attention needs them) but the output head — a
+    (hidden x vocabulary) matmul and a log-softmax over 49k tokens per position, most of a step's
+    cost — only where ``rmask`` is 1 (responses are a minority of positions: prompts are long).
+    Equal to :func:`token_logprobs` on the mask (tested).
+    """
+    base = getattr(model, model.base_model_prefix)
+    hidden = base(input_ids=ids, attention_mask=attn).last_hidden_state[:, :-1]  # (B, L-1, D)
+    sel = rmask.bool()
+    logits = model.get_output_embeddings()(hidden[sel]).float() / temperature  # (n, V)
+    tgt = ids[:, 1:][sel]
+    lp = torch.log_softmax(logits, dim=-1).gather(1, tgt.unsqueeze(1)).squeeze(1)
+    out = torch.zeros(rmask.shape, dtype=lp.dtype, device=lp.device)
+    return out.masked_scatter(sel, lp)

@@ -56,13 +56,17 @@ class GroupRollouts:
 
 def group_rollouts(lm, task, problems, *, group: int, horizon: int, temperature: float = 1.0,
                    top_p: float = 1.0, seed: int = 0, batch_size: int = 64, system: str | None = None,
-                   progress=None) -> GroupRollouts:
-    """Sample ``group`` rollouts per problem and compute their solution times."""
+                   progress=None, first_row: int = 0) -> GroupRollouts:
+    """Sample ``group`` rollouts per problem and compute their solution times.
+
+    ``first_row`` is the global index of the first row (a chunk of a larger measurement): row r
+    draws the uniforms of row ``first_row + r``, so chunks reproduce one big call's rollouts.
+    """
     group = check_int("group", group, low=1)
     texts = [chat_prompt(lm.tokenizer, p, system) for p in problems]
     pids = encode_prompts(lm.tokenizer, texts)
     rows = [p for p in pids for _ in range(group)]
     ro = sample(lm, rows, horizon=horizon, temperature=temperature, top_p=top_p, seed=seed,
-                batch_size=batch_size, progress=progress)
+                batch_size=batch_size, progress=progress, first_row=first_row)
     times = solution_times(task, problems, ro, lm.tokenizer, group)
     return GroupRollouts(list(problems), pids, ro, times, group)

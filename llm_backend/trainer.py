@@ -6,8 +6,8 @@ One step (``rlvr-lab llm train``):
    the pool, so stateful estimators such as ``kae`` see repeated prompts);
 2. sample ``group`` rollouts per prompt to horizon H (``llm_backend.rollouts``), rewards 1{T <= H};
 3. advantages and keep-mask from ``theory.estimators.estimate(name, rewards, **options)``; an
-   estimator that declares the options ``prompt_ids``, ``step`` or ``history`` gets them from the
-   trainer (the history is part of the checkpoint). Nothing is special-cased by name: a new
+   estimator that needs prompt ids, the step or a state gets them from the trainer
+   (``llm_backend.estimator_state``; the state is part of the checkpoint, as JSON). Nothing is special-cased by name: a new
    registry entry trains without a trainer change;
 4. loss = ``llm_backend.policy_loss`` over the kept responses (EOS included), ``ppo_epochs``
    passes (the first is exactly REINFORCE at ratio 1; later ones clip), optional k3 KL to the
@@ -25,9 +25,18 @@ runs with the same seed) are paired and much less noisy than independent samples
 go to ``eval.jsonl`` and into the summary (``eval``: per-evaluation (N, G) rewards).
 
 Determinism: problems and sampling seeds are functions of (seed, step), so a resumed run repeats
-the uninterrupted one exactly (tested). Every step appends a line to ``log.jsonl`` and rewrites
-``summary.json``; a checkpoint (safetensors weights + optimizer + estimator state) is written every
-``checkpoint_every`` steps and on Ctrl-C, atomically.
+the uninterrupted one exactly, from an interruption at any point (tested at every named point of
+:data:`POINTS`). Every step appends a line to ``log.jsonl`` (with its time split into sampling /
+forward_loss / backward / optimizer) and rewrites ``summary.json``; a checkpoint (safetensors
+weights and optimizer, JSON estimator state; ``llm_backend.checkpoints``' atomic protocol) is
+written every ``checkpoint_every`` steps, at the end and on Ctrl-C.
+
+dtype: float32 master weights, always. With ``dtype="bfloat16"`` the sampler uses a bf16 copy of
+the weights (refreshed after every optimizer step) and the training forward runs under bf16
+autocast; the log-probabilities of the two differ slightly, which does not enter the loss (the
+first PPO epoch's ratio is exactly 1 by construction, old log-probs being recomputed by the
+training forward). Log-probabilities are computed at response positions only
+(``policy_loss.response_logprobs``).
 
 Departures from the papers' setups [R]: rewards are binary 1{T <= H} (paper B); dapo's keep-mask
 drops all-equal groups but the batch is not refilled by extra sampling; the response is
@@ -48,79 +57,26 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from theory.checks import check_choice, check_int, check_real
-from theory.estimators import ESTIMATORS, estimate
-from llm_backend.checkpoints import load_checkpoint, save_checkpoint
-from llm_backend.models import load_model
-from llm_backend.policy_loss import AGGREGATIONS, aggregate, pack, token_logprobs, token_losses
+from theory.checks import check_int
+from theory.estimators import estimate
+from llm_backend.config import TrainConfig
+from llm_backend.estimator_state import estimator_extras, new_state, state_from_dict, state_to_dict
+from llm_backend.checkpoints import (POINTS as CKPT_POINTS, atomic_write_text, clean_stale, latest_step,
+                                     load_checkpoint, save_checkpoint)
+from llm_backend.models import load_model, pick_device, resolve_dtype
+from llm_backend.policy_loss import aggregate, pack, response_logprobs, token_losses
 from llm_backend.results import run_header, write_result
 from llm_backend.rollouts import group_rollouts
 from llm_backend.tasks import make_task
 
 __all__ = ["TrainConfig", "train", "derive_seed", "eval_problems"]
-
-
-@dataclass
-class TrainConfig:
-    """Everything a run depends on (written into the run's directory)."""
-
-    model: str = "smollm2-135m"
-    task: str = "countdown"
-    task_options: dict = field(default_factory=dict)
-    estimator: str = "grpo"
-    estimator_options: dict = field(default_factory=dict)
-    steps: int = 10
-    prompts: int = 4
-    group: int = 8
-    pool: int = 64
-    horizon: int = 64
-    temperature: float = 1.0
-    top_p: float = 1.0
-    lr: float = 1e-5
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    loss_agg: str = "token-mean"
-    ppo_epochs: int = 1
-    clip_low: float | None = None
-    clip_high: float | None = None
-    kl_coef: float = 0.0
-    seed: int = 0
-    batch_size: int = 64
-    checkpoint_every: int = 1
-    eval_prompts: int = 0
-    eval_group: int = 4
-    eval_horizon: int | None = None
-    eval_every: int = 0
-    out_dir: str = "runs/llm-train"
-    command: str = ""
-    device: str | None = None
-
-    def validate(self) -> "TrainConfig":
-        check_choice("estimator", self.estimator, ESTIMATORS)
-        for name, low in (("steps", 1), ("prompts", 1), ("group", 1), ("horizon", 1), ("ppo_epochs", 1),
-                          ("batch_size", 1), ("checkpoint_every", 1), ("seed", 0), ("eval_prompts", 0),
-                          ("eval_group", 1), ("eval_every", 0)):
-            check_int(name, getattr(self, name), low=low)
-        if self.eval_horizon is not None:
-            check_int("eval_horizon", self.eval_horizon, low=1)
-        check_int("pool", self.pool, low=self.prompts)
-        check_real("lr", self.lr, low=0.0)
-        check_real("weight_decay", self.weight_decay, low=0.0)
-        check_real("max_grad_norm", self.max_grad_norm, low=0.0, open_low=True)
-        check_real("kl_coef", self.kl_coef, low=0.0)
-        check_choice("loss_agg", self.loss_agg, AGGREGATIONS)
-        if self.clip_low is not None:
-            check_real("clip_low", self.clip_low, low=0.0, high=1.0, open_low=True, open_high=True)
-            self.clip_high = self.clip_low if self.clip_high is None else check_real("clip_high", self.clip_high, low=0.0, open_low=True)
-        elif self.ppo_epochs > 1:
-            raise ValueError("clip_low must be set (e.g. 0.2) when ppo_epochs > 1")
-        return self
 
 
 def derive_seed(*keys) -> int:
@@ -131,34 +87,39 @@ def derive_seed(*keys) -> int:
 # ---------------------------------------------------------------------------------------------
 # One step
 # ---------------------------------------------------------------------------------------------
-def _estimator_extras(name: str, ids, step: int, state: dict) -> dict:
-    """Options the trainer supplies to estimators that declare them (prompt ids, step, history)."""
-    declared = ESTIMATORS[name].options
-    extra = {}
-    if "prompt_ids" in declared:
-        extra["prompt_ids"] = np.asarray(ids)
-    if "step" in declared:
-        extra["step"] = step
-    if "history" in declared:
-        if "history" not in state:
-            from theory.kae import KernelHistory  # the registry's own state type for stateful entries
+class _Timer:
+    """Seconds per phase of a step (sampling / forward+loss / backward / optimizer)."""
 
-            state["history"] = KernelHistory()
-        extra["history"] = state["history"]
-    return extra
+    def __init__(self, device):
+        self.device, self.t, self.out = device, time.perf_counter(), {}
+
+    def lap(self, name: str) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        now = time.perf_counter()
+        self.out[name] = self.out.get(name, 0.0) + (now - self.t)
+        self.t = now
 
 
-def _step(cfg, lm, ref, opt, task, pool, step: int, est_state: dict) -> dict:
-    t0 = time.perf_counter()
+def _autocast(cfg, lm):
+    """bf16 autocast for the training forward when the run's dtype is bfloat16 (master weights fp32)."""
+    return torch.autocast(device_type=lm.device.type, dtype=torch.bfloat16, enabled=lm.dtype == "bfloat16")
+
+
+def _step(cfg, lm, slm, ref, opt, task, pool, step: int, est_state, fault) -> dict:
+    timer = _Timer(lm.device)
     rng = np.random.default_rng(derive_seed(cfg.seed, "prompts", step))
     ids = np.sort(rng.choice(len(pool), size=cfg.prompts, replace=False))
     problems = [pool[i] for i in ids]
     lm.model.eval()
-    gr = group_rollouts(lm, task, problems, group=cfg.group, horizon=cfg.horizon, temperature=cfg.temperature,
+    gr = group_rollouts(slm, task, problems, group=cfg.group, horizon=cfg.horizon, temperature=cfg.temperature,
                         top_p=cfg.top_p, seed=derive_seed(cfg.seed, "sample", step), batch_size=cfg.batch_size)
+    timer.lap("sampling")
+    fault("step:sampled")
     rewards = gr.rewards()  # (P, G)
-    extra = _estimator_extras(cfg.estimator, ids, step, est_state)
+    extra = estimator_extras(cfg.estimator, ids, step, est_state)
     est = estimate(cfg.estimator, rewards, **cfg.estimator_options, **extra)
+    fault("step:estimated")
     adv = np.where(est.keep[:, None], est.advantages, 0.0)  # (P, G)
     ro = gr.rollouts
     rows = [i * cfg.group + j for i in range(cfg.prompts) for j in range(cfg.group) if est.keep[i]]
@@ -174,30 +135,55 @@ def _step(cfg, lm, ref, opt, task, pool, step: int, est_state: dict) -> dict:
         a = torch.tensor(flat_adv[rows], dtype=torch.float32, device=lm.device)
         ref_lp = None
         if ref is not None:
-            with torch.no_grad():
-                ref_lp = token_logprobs(ref, x, attn, cfg.temperature)
+            with torch.no_grad(), _autocast(cfg, lm):
+                ref_lp = response_logprobs(ref, x, attn, rmask, cfg.temperature)
         old_lp = None
         for _ in range(cfg.ppo_epochs):
-            lp = token_logprobs(lm.model, x, attn, cfg.temperature)
+            with _autocast(cfg, lm):
+                lp = response_logprobs(lm.model, x, attn, rmask, cfg.temperature)
             if old_lp is None:
                 old_lp = lp.detach()
             tl, kl = token_losses(lp, old_lp, a, clip_low=cfg.clip_low, clip_high=cfg.clip_high, ref_logp=ref_lp,
                                   kl_coef=cfg.kl_coef)
             loss = aggregate(tl, rmask, cfg.loss_agg, horizon=cfg.horizon)
+            timer.lap("forward_loss")
             opt.zero_grad(set_to_none=False)
             loss.backward()
+            timer.lap("backward")
             gn = torch.nn.utils.clip_grad_norm_(lm.model.parameters(), cfg.max_grad_norm)
             opt.step()
+            timer.lap("optimizer")
         info = {"loss": loss.item(), "grad_norm": float(gn), "backward": True,
                 "kl": aggregate(kl.detach(), rmask, "token-mean").item() if kl is not None else 0.0}
     else:
         opt.step()  # zero gradient: AdamW still applies momentum and weight decay, as in a real step
+        timer.lap("optimizer")
+    fault("step:optimized")
+    _sync_sampler(lm, slm)
     lm.model.eval()
     return {"step": step, "prompt_ids": ids, "reward_mean": float(rewards.mean()),
             "rho_hat": rewards.mean(1), "kept_groups": int(est.keep.sum()),
             "nonzero_adv_fraction": float(np.mean(adv != 0.0)), "all_fail_groups": int(np.sum(rewards.sum(1) == 0)),
             "mean_entropy": float(gr.mean_entropy().mean()), "mean_length": float(ro.lengths.mean()),
-            "tokens": int(ro.mask.sum()), "seconds": round(time.perf_counter() - t0, 2), **info}
+            "tokens": int(ro.mask.sum()), "dtype": lm.dtype,
+            "seconds": round(sum(timer.out.values()), 2),
+            "phase_seconds": {k: round(v, 3) for k, v in timer.out.items()}, **info}
+
+
+def _sampler_model(lm):
+    """The model the sampler uses: ``lm`` itself in float32; a bfloat16 copy for a bf16 run (refreshed
+    from the float32 master weights after every optimizer step by :func:`_sync_sampler`)."""
+    if lm.dtype != "bfloat16":
+        return lm
+    return replace(lm, model=copy.deepcopy(lm.model).to(torch.bfloat16).eval())
+
+
+@torch.no_grad()
+def _sync_sampler(lm, slm) -> None:
+    if slm is lm:
+        return
+    for ps, p in zip(slm.model.parameters(), lm.model.parameters()):
+        ps.copy_(p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,21 +229,53 @@ def _eval_due(cfg, step: int) -> bool:
 def _append(path: Path, rec: dict) -> None:
     with path.open("a") as f:
         f.write(json.dumps(_plain(rec)) + "\n")
+        f.flush()
+
+
+def _records(path: Path) -> list[dict]:
+    """The JSON lines of ``path``; a line torn by a kill (only ever the last) is dropped."""
+    out = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+    return out
 
 
 def _truncate(path: Path, done: int) -> None:
-    lines = path.read_text().splitlines() if path.exists() else []
-    path.write_text("".join(l + "\n" for l in lines if json.loads(l)["step"] <= done))
+    """Keep the records of steps <= ``done`` (atomically: a kill here leaves the old or new file)."""
+    if path.exists():
+        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in _records(path) if r["step"] <= done))
 
 
-def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False) -> dict:
-    """Run (or resume) training; returns the summary written to ``out_dir/summary.json``."""
+STEP_POINTS = ("step:sampled", "step:estimated", "step:optimized", "step:logged", "step:evaluated",
+               "step:summary")
+POINTS = STEP_POINTS + CKPT_POINTS  # every named point of :func:`train`'s ``fault`` hook
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False, fault=None) -> dict:
+    """Run (or resume) training; returns the summary written to ``out_dir/summary.json``.
+
+    Checkpoints follow ``llm_backend.checkpoints``' atomic protocol. On resume the run continues
+    from the checkpoint ``LATEST`` names and ``log.jsonl``/``eval.jsonl`` are truncated to its step,
+    so the resumed run equals the uninterrupted one wherever the last process stopped. On Ctrl-C a
+    checkpoint is written only when the in-memory state is exactly that after the last logged step
+    (not in the middle of a step, whose optimizer or estimator state may already have moved).
+    ``fault(point)`` (tests) is called at each of :data:`POINTS` and may raise.
+    """
+    hook = fault or (lambda point: None)
     cfg.validate()
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if (out / "checkpoint" / "step.json").exists() and not (out / "LATEST").exists():
+        raise ValueError(f"out_dir {out} holds a checkpoint of an older format (pickled estimator state), "
+                         "which is not loaded for safety; start the run in a new directory")
     started = time.time()
     torch.manual_seed(derive_seed(cfg.seed, "torch"))
-    lm = load_model(cfg.model, device=cfg.device, seed=cfg.seed)
+    lm = load_model(cfg.model, device=cfg.device, seed=cfg.seed)  # master weights in float32
+    lm.dtype = resolve_dtype(cfg.dtype, lm.device)  # sampling weights and training autocast
     ref = None
     if cfg.kl_coef > 0:
         ref = load_model(cfg.model, device=cfg.device, seed=cfg.seed).model
@@ -265,48 +283,56 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False) -> 
     task = make_task(cfg.task, **cfg.task_options)
     pool = task.problems(cfg.pool, seed=derive_seed(cfg.seed, "pool"))
     opt = torch.optim.AdamW(lm.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    log_path, eval_path, est_state, start = out / "log.jsonl", out / "eval.jsonl", {}, 1
+    log_path, eval_path, start = out / "log.jsonl", out / "eval.jsonl", 1
+    est_state = new_state(cfg.estimator, **cfg.estimator_options)
     held_out = eval_problems(task, pool, cfg.eval_prompts, derive_seed(cfg.seed, "eval-problems")) \
         if cfg.eval_prompts > 0 else []
-    if resume and (out / "checkpoint" / "step.json").exists():
+    if resume and latest_step(out) > 0:
         _check_same_run(cfg, out / "config.json")
-        done, est_state = load_checkpoint(out, lm.model, opt)
+        done, est_dict = load_checkpoint(out, lm.model, opt)
+        est_state = state_from_dict(cfg.estimator, est_dict)
         start = done + 1
-        _truncate(log_path, done)
-        _truncate(eval_path, done)
     else:
-        for path in (log_path, eval_path):
-            if path.exists():
-                path.unlink()
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1, sort_keys=True))
+        if (out / "LATEST").exists():
+            (out / "LATEST").unlink()
+    _truncate(log_path, start - 1)
+    _truncate(eval_path, start - 1)
+    clean_stale(out)
+    atomic_write_text(out / "config.json", json.dumps(asdict(cfg), indent=1, sort_keys=True))
+    slm = _sampler_model(lm)
     bar = None
     if progress:
-        from tqdm import tqdm
+        from tqdm.auto import tqdm
 
         bar = tqdm(total=cfg.steps, initial=start - 1, desc=f"train {cfg.estimator}", unit="step")
-    last_saved = start - 1
-    interrupted = False
+    last_saved, logged, interrupted, inside_step = start - 1, start - 1, False, False
     try:
-        evaluated = {json.loads(l)["step"] for l in eval_path.read_text().splitlines()} if eval_path.exists() else set()
+        evaluated = {r["step"] for r in _records(eval_path)}
         if _eval_due(cfg, start - 1) and start - 1 not in evaluated:  # step 0, or one a Ctrl-C cut short
-            _append(eval_path, _evaluate(cfg, lm, task, held_out, start - 1))
+            _append(eval_path, _evaluate(cfg, slm, task, held_out, start - 1))
         for step in range(start, cfg.steps + 1):
-            rec = _step(cfg, lm, ref, opt, task, pool, step, est_state)
+            inside_step = True  # from here until the log line, memory may be ahead of `logged`
+            rec = _step(cfg, lm, slm, ref, opt, task, pool, step, est_state, hook)
             _append(log_path, rec)
+            logged, inside_step = step, False
+            hook("step:logged")
             if _eval_due(cfg, step):
-                _append(eval_path, _evaluate(cfg, lm, task, held_out, step))
+                _append(eval_path, _evaluate(cfg, slm, task, held_out, step))
+                hook("step:evaluated")
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                save_checkpoint(out, step, lm.model, opt, est_state)
+                save_checkpoint(out, step, lm.model, opt, state_to_dict(cfg.estimator, est_state), fault=hook)
                 last_saved = step
             _write_summary(cfg, out, started, interrupted=False)
+            hook("step:summary")
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(reward=f"{rec['reward_mean']:.3f}")
     except KeyboardInterrupt:
         interrupted = True
-        done = _done_steps(log_path)
-        if done > last_saved:  # keep the completed step's state
-            save_checkpoint(out, done, lm.model, opt, est_state)
+        # Save only a state that is exactly "after step `logged`": an interruption inside a step
+        # (after its optimizer or estimator update, before its log line) is not one.
+        if logged > last_saved and not inside_step:
+            save_checkpoint(out, logged, lm.model, opt, state_to_dict(cfg.estimator, est_state))
     finally:
         if bar is not None:
             bar.close()
@@ -317,22 +343,16 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False) -> 
 
 
 def _check_same_run(cfg: TrainConfig, path: Path) -> None:
-    """A resumed run must have the stored configuration (only steps, command, device may change)."""
+    """A resumed run must have the stored configuration (only steps, command, device, out_dir and
+    checkpoint_every may change)."""
     if not path.exists():
         return
     stored = json.loads(path.read_text())
     now, defaults = asdict(cfg), asdict(TrainConfig())  # a key missing from an older run has its default
-    diff = sorted(k for k in now if k not in ("steps", "command", "device", "out_dir")
+    diff = sorted(k for k in now if k not in ("steps", "command", "device", "out_dir", "checkpoint_every")
                   and stored.get(k, defaults[k]) != now[k])
     if diff:
         raise ValueError(f"resume must use the run's stored configuration; these differ: {diff}")
-
-
-def _done_steps(log_path: Path) -> int:
-    if not log_path.exists():
-        return 0
-    lines = log_path.read_text().splitlines()
-    return json.loads(lines[-1])["step"] if lines else 0
 
 
 def _plain(rec: dict) -> dict:
@@ -340,15 +360,13 @@ def _plain(rec: dict) -> dict:
 
 
 def _write_summary(cfg, out: Path, started: float, *, interrupted: bool) -> dict:
-    log_path = out / "log.jsonl"
-    log = [json.loads(l) for l in log_path.read_text().splitlines()] if log_path.exists() else []
+    log = _records(out / "log.jsonl")
     extra = {}
     if cfg.eval_prompts > 0:
-        ev_path = out / "eval.jsonl"
-        ev = [json.loads(l) for l in ev_path.read_text().splitlines()] if ev_path.exists() else []
+        ev = _records(out / "eval.jsonl")
         extra = {"eval": ev, "eval_reward_by_step": {str(e["step"]): e["reward_mean"] for e in ev}}
     summary = run_header(command=cfg.command, seed=cfg.seed, model=cfg.model, started=started,
-                         config=asdict(cfg), steps_done=len(log), interrupted=interrupted,
+                         dtype=resolve_dtype(cfg.dtype, pick_device(cfg.device)), config=asdict(cfg), steps_done=len(log), interrupted=interrupted,
                          reward_by_step=[r["reward_mean"] for r in log], log=log, **extra)
     write_result(out / "summary.json", summary)
     return summary

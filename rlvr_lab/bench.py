@@ -1,7 +1,8 @@
 """``rlvr-lab bench``: time each fast path against its references in the same process.
 
 Cases come from ``bench_cases(quick)`` functions in the modules of ``theory``, ``simulate`` and
-``llm_backend``. Each candidate runs once untimed (compilation, caches); then the candidates are
+``llm_backend``, plus the figure executors' cases here (:func:`executor_cases`). Each
+candidate runs once untimed (compilation, caches); then the candidates are
 timed round-robin, ``repeats`` rounds, so a burst of load elsewhere hits all of them alike, and the
 MEDIAN time of each is kept. Results are throughput and ratios, never an absolute pass/fail:
 
@@ -29,7 +30,7 @@ from fnmatch import fnmatch
 
 from theory.bench import BenchCase
 
-__all__ = ["discover", "run_case", "summarize", "run_bench", "cpu_hogs"]
+__all__ = ["discover", "run_case", "summarize", "run_bench", "cpu_hogs", "executor_cases"]
 
 _PACKAGES = ("theory", "simulate", "llm_backend")
 
@@ -47,10 +48,62 @@ def discover(quick: bool, pattern: str | None = None, echo=print) -> list[BenchC
             fn = getattr(module, "bench_cases", None)
             if callable(fn) and getattr(fn, "__module__", None) == module.__name__:
                 cases.extend(fn(quick))
+    cases.extend(executor_cases(quick))
     if pattern:
         pat = pattern if any(ch in pattern for ch in "*?[") else f"*{pattern}*"
         cases = [c for c in cases if fnmatch(c.name, pat)]
     return cases
+
+
+def noop_unit(i: int) -> dict:
+    """A unit that does nothing: timing it measures an executor's overhead per unit."""
+    return {"i": i}
+
+
+def executor_cases(quick: bool) -> list[BenchCase]:
+    """The figure executors: overhead per unit (a no-op unit) and the wall time of ``reproduce``
+    with a local process pool against serial (same outputs, byte for byte).
+
+    The pools are created on the harness's untimed warm-up call, so the overhead is the steady
+    state: submit, ship the function name and kwargs, run, ship the JSON back.
+    """
+    import os
+    import tempfile
+
+    from figures.base import RunContext, Unit
+    from figures.executors import LocalExecutor, SerialExecutor, make_executor
+
+    n_units = 200 if quick else 1000
+    executors = {"serial": SerialExecutor(), f"local ({os.cpu_count()} workers)": LocalExecutor()}
+    try:
+        executors["ray (local)"] = make_executor("ray")
+    except ValueError:  # Ray not installed: its case is skipped
+        pass
+
+    def run_noops(ex):
+        ctx = RunContext(executor=ex)  # no cache: every call runs every unit
+        return lambda: ctx.units({str(i): Unit(noop_unit, i=i) for i in range(n_units)})
+
+    overhead = BenchCase(
+        name="executor overhead per unit", unit="units", work=n_units,
+        candidates={label: run_noops(ex) for label, ex in executors.items()}, reference="serial",
+        note="no-op units; overhead per unit = 1 / throughput")
+
+    only = "weighting_time_to_target" if quick else "B"
+    tmp = tempfile.mkdtemp(prefix="rlvr-bench-")
+
+    def reproduce_with(spec):
+        from rlvr_lab.reproduce import reproduce
+
+        out = os.path.join(tmp, spec.replace("=", "_"))
+        return lambda: reproduce(out=out, only=only, fresh=True, executor=spec, echo=lambda *a: None,
+                                 log=lambda line: None)
+
+    speedup = BenchCase(
+        name=f"reproduce --only {only} (fast profile): local pool vs serial", unit="runs", work=1,
+        candidates={"serial": reproduce_with("serial"), "local": reproduce_with("local")}, reference="serial",
+        note=f"fresh runs (units recomputed); {os.cpu_count()} cores; NUMBA_NUM_THREADS=1 per worker")
+    return [overhead, speedup]
 
 
 def run_case(case: BenchCase, repeats: int = 5) -> dict:

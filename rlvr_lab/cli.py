@@ -50,11 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="run every figure and claim; write PNGs, data, claims.json, report.md")
     r.add_argument("--full", action="store_true", help="paper-scale sample sizes (slow)")
     r.add_argument("--only", metavar="PATTERN", help="figure name, paper key (A-E) or claim id glob")
-    r.add_argument("--out", type=Path, default=Path("rlvr-lab-out"), help="output directory (default: %(default)s)")
+    r.add_argument("--out", default="rlvr-lab-out", help="output directory (default: %(default)s)")
     r.add_argument("--seed", type=_seed, default=0, help="master seed (default: %(default)s)")
-    r.add_argument("--fresh", action="store_true", help="recompute figures whose data is already saved")
-    r.add_argument("--inputs", type=Path, default=None, metavar="DIR",
+    r.add_argument("--fresh", action="store_true",
+                   help="recompute everything, cached units included (default: reuse what the cache key matches)")
+    r.add_argument("--inputs", default=None, metavar="DIR",
                    help="directory of real-model result files (default: the results shipped in the repo)")
+    r.add_argument("--executor", default="serial", metavar="serial|local[=N]|ray[=ADDRESS]",
+                   help="where units of work run: in this process (default), a local process pool "
+                        "(N workers, default the cores), or Ray core tasks (a local Ray, or the cluster at ADDRESS)")
+    r.add_argument("--threads", type=_positive_int, default=1,
+                   help="Numba threads per worker process of local/ray (default: %(default)s)")
 
     c = sub.add_parser("claims", help="list every claim with its provenance")
     c.add_argument("--json", action="store_true", help="machine-readable output")
@@ -111,7 +117,7 @@ def _reproduce(args) -> int:
     from rlvr_lab.reproduce import reproduce
 
     return reproduce(out=args.out, seed=args.seed, full=args.full, only=args.only, fresh=args.fresh,
-                     inputs_dir=args.inputs)
+                     inputs_dir=args.inputs, executor=args.executor, threads=args.threads)
 
 
 _COMMANDS = {"reproduce": _reproduce, "claims": _claims, "figures": _figures, "bench": _bench,

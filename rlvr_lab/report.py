@@ -6,14 +6,13 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 from pathlib import Path
 
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 
-__all__ = ["claims_json", "write_claims", "write_report", "verdict_table"]
+__all__ = ["claims_json", "write_claims", "write_report", "verdict_table", "measured_table", "flatten"]
 
 _MARK = {SUPPORTED: "supported", NOT_SUPPORTED: "NOT supported", INCONCLUSIVE: "inconclusive"}
 
@@ -29,8 +28,51 @@ def write_claims(path: Path, results) -> None:
     write_json(Path(path), claims_json(results))
 
 
-def _short(value, width: int = 70) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
+def _fmt(value) -> str:
+    """A number as a reader wants it (4 significant digits), a list of numbers as [a, b]."""
+    if isinstance(value, bool) or value is None:
+        return str(value).lower() if isinstance(value, bool) else "-"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        if len(value) > 6:
+            return "[" + ", ".join(_fmt(v) for v in value[:5]) + f", ... ({len(value)} values)]"
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return str(value)
+
+
+def flatten(mapping, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested dicts as (dotted key, formatted value) rows, in the mapping's order."""
+    rows = []
+    for k, v in (mapping or {}).items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            rows += flatten(v, key + ".")
+        else:
+            rows.append((key, _fmt(v)))
+    return rows
+
+
+def measured_table(verdict, *, max_measured: int = 8, max_uncertainty: int = 6) -> list[str]:
+    """A short Markdown table of the numbers behind a verdict: the first measured numbers (figures
+    list the primary metric first), then the first uncertainties; the rest stay in claims.json."""
+    measured = flatten(verdict.measured)
+    uncertainty = [(f"{k} (uncertainty)", v) for k, v in flatten(verdict.uncertainty)]
+    rows = measured[:max_measured] + uncertainty[:max_uncertainty]
+    if not rows:
+        return ["*no numbers measured*"]
+    md = ["| quantity | value |", "|---|---|"]
+    md += [f"| `{k}` | {v.replace('|', '/')} |" for k, v in rows]
+    hidden = len(measured) + len(uncertainty) - len(rows)
+    if hidden:
+        md.append(f"| ... | {hidden} more numbers in claims.json |")
+    return md
+
+
+def _short(measured, width: int = 70) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in flatten(measured))
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -79,10 +121,8 @@ def write_report(path: Path, results, *, settings: dict, failures=()) -> None:
             md += [f"### `{c.id}` [{c.provenance}] — {_MARK[v.verdict]}", "",
                    f"- **statement**: {c.statement}", f"- **predicted**: {c.predicted}",
                    f"- **measurement**: {c.measurement}",
-                   f"- **measured**: `{json.dumps(v.measured, sort_keys=True, default=str)}`",
-                   f"- **uncertainty**: `{json.dumps(v.uncertainty, sort_keys=True, default=str)}`",
-                   f"- **sample size**: `{json.dumps(v.sample_size, sort_keys=True, default=str)}`"]
+                   "- **sample size**: " + (", ".join(f"{k} {val}" for k, val in flatten(v.sample_size)) or "-")]
             if v.note:
                 md.append(f"- **note**: {v.note}")
-            md.append("")
+            md += ["", *measured_table(v), ""]
     path.write_text("\n".join(md) + "\n")

@@ -46,7 +46,7 @@ from scipy import special as _sp
 
 from simulate.budget_kernel import STREAM_SHIFT, _prompts_parallel_kernel, _run, _sweep_kernel
 from theory.budget import discrete_success_probability
-from theory.checks import check_choice, check_int, check_real
+from theory.checks import as_real_array, check_choice, check_int, check_real
 from theory.estimators import ESTIMATORS, resolve
 
 __all__ = ["BudgetRun", "REWARDS", "difficulty_population", "population_xi", "theta_for_budget",
@@ -100,6 +100,8 @@ def _hazards(theta, d):
 
 def population_xi(theta, d, H, K: int = 1):
     """xi = H / mean_x E[T_x], E[T_x] = K / p_x, p_x = sigmoid(theta - d_x) [R]; theta may be (n,)."""
+    theta, d = as_real_array("theta", theta), as_real_array("d", d)
+    H, K = check_int("H", H, low=1), check_int("K", K, low=1)
     mean_T = np.mean(K / _hazards(theta, np.asarray(d, dtype=np.float64)), axis=-1)
     return H / mean_T
 
@@ -118,12 +120,13 @@ def theta_for_budget(xi0: float, d, H: int, K: int = 1) -> float:
 
 def accuracy(theta, d, H_eval: int, K: int = 1):
     """mean_x P(T_x <= H_eval) at hazards sigmoid(theta - d_x), exact; theta may be (n,)."""
-    p = _hazards(theta, np.asarray(d, dtype=np.float64))
+    H_eval = check_int("H_eval", H_eval, low=1)
+    p = _hazards(as_real_array("theta", theta), as_real_array("d", d))
     return np.mean(discrete_success_probability(p, H_eval, K), axis=-1)
 
 
 def _validate(d, H, K, G, n_iter, reward, estimator, estimator_options):
-    d = np.ascontiguousarray(np.asarray(d, dtype=np.float64))
+    d = np.ascontiguousarray(as_real_array("d", d))
     if d.ndim != 1 or d.size < 1 or not np.all(np.isfinite(d)):
         raise ValueError("d must be a finite 1-D array of difficulties with at least one prompt")
     K = check_int("K", K, low=1, high=64)

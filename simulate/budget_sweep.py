@@ -18,6 +18,14 @@ import numpy as np
 from scipy import special
 
 from simulate.budget import difficulty_population, simulate_sweep, theta_for_budget
+from theory.checks import as_real_array
+
+
+def _xi_grid(xi_grid):
+    arr = as_real_array("xi_grid", xi_grid)
+    if arr.ndim != 1 or arr.size < 1 or not np.all(np.isfinite(arr) & (arr > 0)):
+        raise ValueError("xi_grid must hold finite values > 0 in a non-empty 1-D array")
+    return arr
 
 __all__ = ["efficiency_sweep", "samples_needed", "Z90"]
 
@@ -27,8 +35,11 @@ Z90 = float(special.ndtri(0.9))
 def efficiency_sweep(xi_grid, seeds, *, mode="horizon", estimator="grpo", reward="binary", K=1, P=64, G=8,
                      n_iter=15, lr=0.01, spread=0.5, mean_T_base=128.0, H_fixed=256, xi_eval=1.75) -> dict:
     """Runs every (seed, xi0); returns arrays shaped (S, X) plus the actual ``xi0`` (X,)."""
-    xi_grid = np.asarray(xi_grid, dtype=np.float64)
-    seeds = np.asarray(seeds, dtype=np.int64)
+    xi_grid = _xi_grid(xi_grid)
+    seeds = as_real_array("seeds", seeds)
+    if seeds.ndim != 1 or not np.all((seeds >= 0) & (seeds == np.round(seeds))):
+        raise ValueError("seeds must hold integers >= 0 in a 1-D array")
+    seeds = seeds.astype(np.int64)
     d = difficulty_population(P, spread)
     if mode == "horizon":
         H = np.maximum(1, np.round(xi_grid * mean_T_base)).astype(np.int64)  # (X,)
@@ -66,7 +77,7 @@ def samples_needed(xi_grid, seed, *, estimator="rloo", reward="graded", K=1, P=6
     n_90 = G (2 z_0.9)^2 v / m^2. m and v are estimated from ``n_batches`` independent batches of P
     groups at lr = 0 (v = P * variance of the batch means); homogeneous prompts, E[T] = mean_T.
     """
-    xi_grid = np.asarray(xi_grid, dtype=np.float64)
+    xi_grid = _xi_grid(xi_grid)
     d = np.zeros(P)
     H = np.maximum(1, np.round(xi_grid * mean_T)).astype(np.int64)
     theta = np.full(xi_grid.size, float(special.logit(K / mean_T)))

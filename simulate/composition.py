@@ -43,8 +43,8 @@ from numba import njit, prange
 
 from simulate.rng import stream_key, uniform_at
 from theory.bench import BenchCase
-from theory.checks import check_int, check_real
-from theory.composition import Verifier, _forward_backward, _ratio_row, chain_value, check_policy
+from theory.checks import as_real_array, check_int, check_real
+from theory.composition import Verifier, _forward_backward, _ratio_row, chain_value, check_policy, check_verifier
 from theory.composition_dynamics import _gradient_factor, _spec
 from theory.estimators import advantage_row, keep_row
 
@@ -214,7 +214,8 @@ def _prepare(pi0, verifier, estimator, G, lr, n_iter, eps, log_every, options, r
     n_iter = check_int("n_iter", n_iter, low=0)
     eps = check_real("eps", eps, low=0.0, high=1.0, open_low=True, open_high=True)
     log_every = check_int("log_every", log_every, low=1)
-    pi0 = np.asarray(pi0, dtype=np.float64)
+    check_verifier(verifier)
+    pi0 = as_real_array("pi0", pi0)
     if pi0.ndim == 2:
         pi0 = np.broadcast_to(pi0, (runs,) + pi0.shape)
     if pi0.ndim != 3 or pi0.shape[0] != runs:
@@ -254,7 +255,7 @@ def expected_runs(pi0, verifier: Verifier, *, estimator: str = "dr_grpo", G: int
                   n_iter: int = 1000, eps: float = 0.1, log_every: int = 10, stop_on_hit: bool = False,
                   **options) -> Runs:
     """Exact expected-gradient dynamics from each base model in ``pi0`` ((S, K) or (runs, S, K))."""
-    pi0 = np.asarray(pi0, dtype=np.float64)
+    pi0 = as_real_array("pi0", pi0)
     runs = 1 if pi0.ndim == 2 else pi0.shape[0]
     spec, G, lr, n_iter, eps, log_every, theta0, out, iters = _prepare(
         pi0, verifier, estimator, G, lr, n_iter, eps, log_every, options, runs)

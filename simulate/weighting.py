@@ -38,7 +38,7 @@ from numba import njit, prange
 
 from simulate.rng import stream_key, uniform_at
 from theory.bench import BenchCase
-from theory.checks import check_choice, check_int, check_probabilities, check_real
+from theory.checks import as_real_array, check_choice, check_int, check_probabilities, check_real
 from theory.estimators import ESTIMATORS, advantage_row, keep_row, resolve
 
 __all__ = ["UPDATES", "WeightingRun", "initial_logits", "initial_success", "simulate", "hitting_time",
@@ -259,7 +259,7 @@ def hitting_time(path, target: float) -> np.ndarray:
     >>> float(hitting_time(np.array([0.1, 0.3, 0.7]), 0.5))
     1.5
     """
-    x = np.asarray(path, dtype=np.float64)
+    x = as_real_array("path", path)
     target = check_real("target", target)
     x2 = x[:, None] if x.ndim == 1 else x
     hit = x2 >= target  # (T+1, P)

@@ -53,3 +53,38 @@ def test_stats_helpers():
     assert fit.lo < 3.0 < fit.hi and fit.slope == pytest.approx(3.0, abs=0.01)
     with pytest.raises(ValueError, match="length >= 3"):
         fit_line([1, 2], [1, 2])
+
+
+def test_judge_and_combine():
+    from theory.claims import combine, judge
+
+    assert judge(supported=True, not_supported=False) == SUPPORTED
+    assert judge(supported=False, not_supported=True) == NOT_SUPPORTED
+    assert judge(supported=False, not_supported=False) == INCONCLUSIVE
+    with pytest.raises(ValueError, match="both hold"):
+        judge(supported=True, not_supported=True)
+    assert combine([SUPPORTED, SUPPORTED]) == SUPPORTED
+    assert combine([SUPPORTED, INCONCLUSIVE]) == INCONCLUSIVE
+    assert combine([SUPPORTED, INCONCLUSIVE], rule="any") == SUPPORTED
+    assert combine([SUPPORTED, NOT_SUPPORTED], rule="any") == NOT_SUPPORTED
+    assert combine([INCONCLUSIVE], rule="any") == INCONCLUSIVE
+    with pytest.raises(ValueError, match="rule must be"):
+        combine([SUPPORTED], rule="most")
+    with pytest.raises(ValueError, match="non-empty"):
+        combine([])
+
+
+def test_mean_ci_and_finite_mean_se():
+    from scipy import stats as st
+
+    from theory.stats import finite_mean_se, mean_ci
+
+    x = np.array([1.0, 2.0, 4.0, 7.0])
+    m, lo, hi = mean_ci(x)
+    half = st.t.ppf(0.975, 3) * x.std(ddof=1) / 2.0
+    assert m == pytest.approx(3.5) and lo == pytest.approx(3.5 - half) and hi == pytest.approx(3.5 + half)
+    with pytest.raises(ValueError, match="at least two"):
+        mean_ci([1.0])
+    r = finite_mean_se([1.0, 3.0, np.inf])
+    assert r["mean"] == 2.0 and r["missed"] == 1 and r["se"] == pytest.approx(1.0)
+    assert finite_mean_se([np.inf]) == {"mean": None, "se": None, "missed": 1}

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +39,7 @@ def test_listing_commands(capsys):
 @pytest.mark.parametrize("argv,fragment", [
     (["reproduce", "--seed", "-1"], "--seed must be an integer"),
     (["reproduce", "--only", "no-such-figure-xyz"], "matches no figure"),
+    (["reproduce", "--inputs", "/no/such/dir"], "--inputs must be an existing directory"),
     (["bench", "--repeats", "0"], "must be an integer >= 1"),
     (["frobnicate"], "invalid choice"),
 ])
@@ -48,3 +50,136 @@ def test_bad_arguments_exit_2_with_one_line_and_no_traceback(argv, fragment, tmp
     err = proc.stderr.strip()
     assert fragment in err and "Traceback" not in err
     assert len(err.splitlines()) == 1
+
+
+def _ray_missing() -> bool:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
+def _bad_reproduce_cases(tmp: Path):
+    """(extra argv, fragment of the one-line message); ``tmp`` holds a file, an empty dir, a dir of non-JSON."""
+    f = tmp / "a_file"
+    return [
+        (["--out", str(f)], "is an existing file"),
+        (["--out", ""], "--out must name an output directory"),
+        (["--out", "   "], "--out must name an output directory"),
+        (["--out", str(f / "sub")], "is a file, not a directory"),
+        (["--out", "/dev/null/x"], "is a file, not a directory"),
+        (["--only", ""], "--only must be a figure name"),
+        (["--only", "   "], "--only must be a figure name"),
+        (["--only", "no-such-figure-xyz"], "matches no figure"),
+        (["--only", "Z"], "matches no figure"),
+        (["--inputs", str(tmp / "missing")], "does not exist"),
+        (["--inputs", str(tmp / "empty")], "holds no result files"),
+        (["--inputs", str(tmp / "text_only")], "holds no result files"),
+        (["--inputs", str(f)], "is a file"),
+        (["--inputs", ""], "--inputs must name a directory"),
+        (["--seed", "-1"], "--seed must be an integer in [0, 2**63)"),
+        (["--seed", "abc"], "--seed must be an integer"),
+        (["--seed", str(2**63)], "--seed must be an integer in [0, 2**63)"),
+        (["--seed", "1.5"], "--seed must be an integer"),
+        (["--executor", "gpu"], "--executor must be one of serial, local[=N], ray[=ADDRESS]"),
+        (["--executor", "serial=2"], "--executor must be one of"),
+        (["--executor", "local=0"], "local=N needs an integer N >= 1"),
+        (["--executor", "local=abc"], "local=N needs an integer N >= 1"),
+        (["--executor", "ray="], "ray=ADDRESS needs an address"),
+        (["--executor", ""], "--executor must be one of"),
+        (["--threads", "0"], "must be an integer >= 1"),
+        (["--threads", "two"], "must be an integer >= 1"),
+        (["--frobnicate"], "unrecognized arguments"),
+        (["extra-positional"], "unrecognized arguments"),
+    ] + ([(["--executor", "ray"], "rlvr-lab[ray]")] if _ray_missing() else [])
+
+
+@pytest.mark.parametrize("case", range(len(_bad_reproduce_cases(Path(".")))))
+def test_bad_reproduce_inputs_exit_2_before_any_work(case, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "text_only").mkdir()
+    (tmp_path / "text_only" / "notes.txt").write_text("x")
+    extra, fragment = _bad_reproduce_cases(tmp_path)[case]
+    out = tmp_path / "out"
+    argv = ["reproduce", "--only", EXAMPLE, "--out", str(out), *extra]
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert fragment in err and "Traceback" not in err, err
+    assert len(err.splitlines()) == 1, err
+    assert not out.exists(), "bad input must be rejected before any work"
+
+
+def test_out_empty_string_never_writes_into_the_working_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "--only", EXAMPLE, "--out", ""]) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def _ppl_inputs(d, sign):
+    from llm_backend.measure_curriculum import ppl_passrate_summary
+    from theory.records import to_jsonable
+
+    import numpy as np
+
+    d.mkdir()
+    ppl = np.linspace(2, 10, 80)
+    rate = np.clip(0.5 + sign * (0.5 - ppl / 20) + np.random.default_rng(1).normal(0, 0.02, 80), 0, 1)
+    res = {"command": "synthetic", "model": "none", "seed": 0, "hardware": {}, "settings": {},
+           "summary": ppl_passrate_summary(ppl, rate), "per_prompt": {"ppl": ppl, "passrate": rate},
+           "sample_size": {"rollouts_per_prompt": 8}}
+    (d / "ppl_arithmetic.json").write_text(json.dumps(to_jsonable(res)))
+    return d
+
+
+def test_inputs_are_part_of_the_cache_key(tmp_path, capsys):
+    """--inputs is honoured even when --out already holds data computed from other inputs."""
+    out = tmp_path / "out"
+    falling, rising = _ppl_inputs(tmp_path / "falling", +1), _ppl_inputs(tmp_path / "rising", -1)
+    verdict = lambda: json.loads((out / "claims.json").read_text())[0]["verdict"]  # noqa: E731
+    assert main(["reproduce", "--only", "llm_curriculum_ppl", "--out", str(out), "--inputs", str(falling)]) == 0
+    assert verdict() == "supported"
+    assert main(["reproduce", "--only", "llm_curriculum_ppl", "--out", str(out), "--inputs", str(rising)]) == 0
+    assert verdict() == "not supported"
+
+
+FAST_UNITS = "weighting_zero_signal"  # 18 units of about 0.05 s
+
+
+def test_claims_identical_fresh_rerun_and_reused_units_and_logs_stay_plain(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["reproduce", "--only", FAST_UNITS, "--out", str(out)]) == 0
+    first = (out / "claims.json").read_bytes()
+    err = capsys.readouterr().err
+    assert "\r" not in err and f"[1/1] {FAST_UNITS}: computed in" in err  # stderr is not a terminal here
+    data = (out / "data" / f"{FAST_UNITS}.json").read_bytes()
+    assert main(["reproduce", "--only", FAST_UNITS, "--out", str(out)]) == 0  # the data are reused
+    assert f"[1/1] {FAST_UNITS}: reused" in capsys.readouterr().err
+    assert (out / "claims.json").read_bytes() == first
+    (out / "data" / f"{FAST_UNITS}.json").unlink()  # recomputed from the cached units
+    assert main(["reproduce", "--only", FAST_UNITS, "--out", str(out)]) == 0
+    assert (out / "claims.json").read_bytes() == first and (out / "data" / f"{FAST_UNITS}.json").read_bytes() == data
+    stored = json.loads(data)
+    assert stored["config"]["n_prompts"] == 4000 and len(stored["key"]) == 64 and stored["source"]
+
+
+def test_serial_and_local_executors_write_identical_bytes(tmp_path):
+    a, b = tmp_path / "serial", tmp_path / "local"
+    assert main(["reproduce", "--only", FAST_UNITS, "--out", str(a)]) == 0
+    assert main(["reproduce", "--only", FAST_UNITS, "--out", str(b), "--executor", "local=2", "--threads", "2"]) == 0
+    assert (a / "claims.json").read_bytes() == (b / "claims.json").read_bytes()
+    assert (a / "data" / f"{FAST_UNITS}.json").read_bytes() == (b / "data" / f"{FAST_UNITS}.json").read_bytes()
+    assert "--executor local=2" in (b / "report.md").read_text()
+
+
+def test_report_measured_is_a_markdown_table(tmp_path):
+    out = tmp_path / "out"
+    assert main(["reproduce", "--only", EXAMPLE, "--out", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert "| quantity | value |" in report and "`population_w0.linear_r`" in report
+    assert "**measured**: `{" not in report  # no JSON blob

@@ -9,13 +9,15 @@ import figures.composition_positive as positive
 import figures.composition_sign_rule as sign_rule
 import figures.composition_suboptimal as suboptimal
 import figures.composition_threshold as threshold
+from figures.runner import canonical, draw
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED
 
 
 def _verdict(mod, data):
+    data = canonical(data)  # what the runner hands evaluate/draw
     (v,) = mod.evaluate(data)
     assert v.claim.id == mod.FIGURE.claims[0].id
-    fig = mod.draw(data)
+    fig = draw(mod.FIGURE, data)
     plt.close(fig)
     return v.verdict
 

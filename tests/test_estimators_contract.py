@@ -7,24 +7,39 @@ from hypothesis import strategies as st
 
 from tests import oracles
 from tests.strategies import probabilities, reward_batches
-from theory.estimators import (ESTIMATORS, Estimator, advantages, effective_weight, estimate,
-                               keep_mask, prompt_weight, register, resolve)
-from theory.kae import KernelHistory
+from theory.advantage_kernels import KERNEL_FAMILY, advantage_row, keep_row
+from theory.estimators import (ESTIMATORS, FAMILIES, Estimator, advantages, effective_weight, estimate,
+                               keep_mask, names, new_state, prompt_weight, register, resolve)
 
 STATELESS = [n for n, e in ESTIMATORS.items() if not e.stateful]
-ALL = list(ESTIMATORS)
+ALL = names()
+WEIGHT = names("weight")
+
+
+def _extra(name, r):
+    """What a stateful entry needs: one id per row, a step and a fresh state."""
+    if not ESTIMATORS[name].stateful:
+        return {}
+    return {"prompt_ids": list(range(np.shape(r)[0])), "step": 1, "state": new_state(name)}
 
 
 def _adv(name, r, **opts):
-    if ESTIMATORS[name].stateful:
-        return advantages(name, r, step=1, history=KernelHistory(), **opts)
-    return advantages(name, r, **opts)
+    return advantages(name, r, **_extra(name, r), **opts)
 
 
-def test_registry_names_match_the_issue():
-    expected = {"reinforce", "dr_grpo", "rloo", "grpo", "dapo", "linear_r", "sqrt_r", "uniform_r",
-                "plateau_r", "kae"}
-    assert set(ESTIMATORS) == expected
+def test_families_partition_the_registry_and_builtins_are_present():
+    assert sorted(n for f in FAMILIES for n in names(f)) == ALL == sorted(ESTIMATORS)
+    builtin = {"reinforce", "dr_grpo", "rloo", "grpo", "dapo", "linear_r", "sqrt_r", "uniform_r",
+               "plateau_r", "kae"}
+    assert builtin <= set(ALL)
+    for name in ALL:
+        e = ESTIMATORS[name]
+        assert e.code is None or KERNEL_FAMILY[e.code] == e.family
+
+
+def test_every_stateless_entry_has_an_oracle():
+    for name in STATELESS:
+        assert name in oracles.WEIGHTS or name in oracles.GROUP_ORACLES, name
 
 
 def test_duplicate_registration_is_rejected():
@@ -32,7 +47,55 @@ def test_duplicate_registration_is_rejected():
     with pytest.raises(ValueError, match="already registered"):
         register(entry)
     with pytest.raises(ValueError, match="code"):
-        register(Estimator("grpo2", entry.code, "", "", {}, None, None))
+        register(Estimator("grpo2", "std", "", "", code=entry.code))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(name="x y", family="weight", w=lambda rho, p: 1.0), "identifier"),
+    (dict(name="x", family="gaussian"), "family must be one of"),
+    (dict(name="x", family="weight"), "needs w"),
+    (dict(name="x", family="centred"), "built-in kernel code"),
+    (dict(name="x", family="centred", code=3), "not a built-in centred kernel code"),
+    (dict(name="x", family="stateful"), "stateful estimator"),
+    (dict(name="x", family="raw", code=0, needs=frozenset({"step"})), "must not declare needs"),
+    (dict(name="x", family="weight", w=lambda rho, p: 1.0, options={"a": 1.0}), "theory.checks.Option"),
+])
+def test_malformed_entries_are_rejected(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Estimator(formula="", source="", **kwargs)
+
+
+@pytest.mark.parametrize("w,match", [
+    (lambda rho, p: "one", "Numba-compilable"),
+    (lambda rho, p: rho - 0.5, "finite and >= 0"),
+    (lambda rho, p: 1.0 / rho, "finite and >= 0"),
+])
+def test_bad_weight_functions_are_rejected_at_registration(w, match):
+    with pytest.raises(ValueError, match=match):
+        register(Estimator("bad_w", "weight", "", "", w=w))
+    assert "bad_w" not in ESTIMATORS
+
+
+@pytest.mark.parametrize("code", [99, -1, 9])  # 9 = kae: stateful, no stateless kernel
+def test_unknown_kernel_code_raises_instead_of_falling_through(code):
+    r, out, params = np.array([1.0, 0.0]), np.empty(2), resolve("plateau_r").params
+    with pytest.raises(ValueError, match="unknown estimator code"):
+        advantage_row(code, r, params, out)
+    assert keep_row(code, r)  # the keep rule has no formula to fall through to
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_unknown_option_names_it_and_the_accepted_ones(name):
+    with pytest.raises(ValueError, match=rf"unknown option\(s\) \['bandwith'\] for estimator '{name}'; accepted"):
+        advantages(name, [[1.0, 0.0]], **_extra(name, [[1.0, 0.0]]), bandwith=0.3)
+
+
+@pytest.mark.parametrize("name,option", [(n, o) for n in ALL for o in ESTIMATORS[n].options])
+def test_every_declared_option_is_validated(name, option):
+    """A value outside every domain (a list) is rejected with a message naming the option."""
+    with pytest.raises(ValueError, match=rf"^{option} must"):
+        advantages(name, [[1.0, 0.0]], **_extra(name, [[1.0, 0.0]]), **{option: [1]})
+    assert ESTIMATORS[name].options[option].domain  # declared, human-readable
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -41,7 +104,7 @@ def test_shape_kept_and_finite(name, r):
     a = _adv(name, r)
     assert a.shape == r.shape and a.dtype == np.float64
     assert np.all(np.isfinite(a))
-    assert keep_mask(name, r, **({"step": 1, "history": KernelHistory()} if ESTIMATORS[name].stateful else {})).shape == (r.shape[0],)
+    assert keep_mask(name, r, **_extra(name, r)).shape == (r.shape[0],)
 
 
 @pytest.mark.parametrize("name", STATELESS)
@@ -107,15 +170,17 @@ def test_weight_family_form(name, r):
                                rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["linear_r", "sqrt_r", "uniform_r", "plateau_r"])
+@pytest.mark.parametrize("name", WEIGHT)
 @given(rho=probabilities)
 def test_asymmetric_effective_weight_matches_notes(name, rho):
     assert effective_weight(name, rho) == pytest.approx(oracles.effective_weight(name, rho), abs=1e-12)
 
 
-@pytest.mark.parametrize("name", ["linear_r", "sqrt_r", "uniform_r", "plateau_r"])
+@pytest.mark.parametrize("name", WEIGHT)
 def test_all_fail_group_is_pushed_down(name):
-    np.testing.assert_array_equal(advantages(name, np.zeros((1, 8))), -np.ones((1, 8)))
+    w0 = float(effective_weight(name, 0.0))
+    assert w0 > 0.0
+    np.testing.assert_array_equal(advantages(name, np.zeros((1, 8))), -w0 * np.ones((1, 8)))
 
 
 def test_linear_r_wrong_response_gets_minus_one_for_every_rho_hat():

@@ -5,6 +5,9 @@ import json
 
 import pytest
 
+pytest.importorskip("torch", reason="the real-model tests need the llm extra")
+pytest.importorskip("transformers", reason="the real-model tests need the llm extra")
+
 from rlvr_lab import llm_cli
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from figures import llm_budget_efficiency, llm_budget_xi, llm_curriculum_ppl, llm_weighting_rho
-from figures.base import RunContext
+from figures.runner import compute, context, draw
 from llm_backend.measure_budget import xi_summary
 from llm_backend.measure_curriculum import ppl_passrate_summary
 from llm_backend.measure_weighting import rho_summary
@@ -24,14 +24,22 @@ def _write(d, name, obj):
     (d / name).write_text(json.dumps(jsonable(obj)))
 
 
+def _data(mod, inputs_dir):
+    """The figure's data as the runner computes it from the result files in ``inputs_dir``."""
+    return compute(mod.FIGURE, context(mod.FIGURE, seed=0, inputs_dir=inputs_dir))
+
+
+def _draw(mod, data):
+    plt.close(draw(mod.FIGURE, data))
+
+
 @pytest.mark.parametrize("mod", FIGS)
 def test_missing_inputs_give_inconclusive(tmp_path, mod):
-    ctx = RunContext(seed=0, inputs_dir=tmp_path)
-    data = json.loads(json.dumps(jsonable(mod.FIGURE.compute(ctx))))
+    data = _data(mod, tmp_path)
     verdicts = mod.FIGURE.evaluate(data)
     assert [v.claim.id for v in verdicts] == [c.id for c in mod.FIGURE.claims]
     assert all(v.verdict == "inconclusive" for v in verdicts)
-    plt.close(mod.FIGURE.draw(data))
+    _draw(mod, data)
 
 
 def test_figures_do_not_import_torch():
@@ -47,12 +55,11 @@ def test_synthetic_gamma_data_support_the_gamma_fit(tmp_path):
     settings = {"task": {"task": "arithmetic", "digits": 2}}
     _write(tmp_path, "xi_arithmetic.json", {**HEADER, "summary": xi_summary(t, 64), "settings": settings,
                                             "sample_size": {}})
-    ctx = RunContext(seed=0, inputs_dir=tmp_path)
-    data = json.loads(json.dumps(jsonable(llm_budget_xi.FIGURE.compute(ctx))))
+    data = _data(llm_budget_xi, tmp_path)
     fit, peak = llm_budget_xi.FIGURE.evaluate(data)
     assert fit.verdict == "supported", fit.measured
     assert 0.5 < peak.measured["2-digit arithmetic"]["xi_star"] < 5.0  # Gamma(2): peak near xi ~ 1.3
-    plt.close(llm_budget_xi.FIGURE.draw(data))
+    _draw(llm_budget_xi, data)
 
 
 def test_synthetic_ppl_and_weights(tmp_path):
@@ -69,14 +76,13 @@ def test_synthetic_ppl_and_weights(tmp_path):
             **HEADER, "wall_seconds": 1, "steps_done": 3, "reward_by_step": rewards,
             "config": {"estimator": name, "prompts": 2, "group": 8},
             "log": [{"nonzero_adv_fraction": 0.0}] * 3})
-    ctx = RunContext(seed=0, inputs_dir=tmp_path)
-    (d,) = llm_curriculum_ppl.FIGURE.evaluate(json.loads(json.dumps(jsonable(llm_curriculum_ppl.FIGURE.compute(ctx)))))
+    (d,) = llm_curriculum_ppl.FIGURE.evaluate(_data(llm_curriculum_ppl, tmp_path))
     assert d.verdict == "supported"
-    data = json.loads(json.dumps(jsonable(llm_weighting_rho.FIGURE.compute(ctx))))
+    data = _data(llm_weighting_rho, tmp_path)
     (b,) = llm_weighting_rho.FIGURE.evaluate(data)
     assert b.verdict == "supported" and b.measured["countdown"]["delta"] == pytest.approx(0.625)
     assert b.measured["countdown"]["nonzero_advantage_fraction"] == {"grpo": 0.0, "linear_r": 0.0}
-    plt.close(llm_weighting_rho.FIGURE.draw(data))
+    _draw(llm_weighting_rho, data)
 
 
 START = dict(model="m", task="arithmetic", task_options={"digits": 1}, seed=0, pool=16, lr=1e-5, eval_prompts=8,
@@ -109,14 +115,13 @@ def test_synthetic_efficiency_verdicts(tmp_path, gains_small, gains_large, expec
 
     for h, gains in ((16, gains_small), (32, [1] * 8), (64, gains_large)):
         _train_file(tmp_path, f"train_arith1_grpo_h{h}.json", h, start, end(gains))
-    ctx = RunContext(seed=0, inputs_dir=tmp_path)
-    data = json.loads(json.dumps(jsonable(llm_budget_efficiency.FIGURE.compute(ctx))))
+    data = _data(llm_budget_efficiency, tmp_path)
     (v,) = llm_budget_efficiency.FIGURE.evaluate(data)
     assert v.verdict == expected, (v.verdict, v.measured)
     assert v.measured["D"] == pytest.approx((np.mean(gains_large) - np.mean(gains_small)) / 4 / 2)
     assert v.measured["xi0"] == {"16": 0.16, "32": 0.32, "64": 0.64}
     assert v.measured["sim_eff_per_iteration"]["64"] > v.measured["sim_eff_per_iteration"]["16"]  # the prediction
-    plt.close(llm_budget_efficiency.FIGURE.draw(data))
+    _draw(llm_budget_efficiency, data)
 
 
 def test_efficiency_is_inconclusive_when_runs_do_not_share_the_start(tmp_path):
@@ -124,7 +129,7 @@ def test_efficiency_is_inconclusive_when_runs_do_not_share_the_start(tmp_path):
     z, o = np.zeros((8, 4)), np.ones((8, 4))
     _train_file(tmp_path, "train_arith1_grpo_h16.json", 16, z, z)
     _train_file(tmp_path, "train_arith1_grpo_h64.json", 64, z, o, seed=1)
-    data = json.loads(json.dumps(jsonable(llm_budget_efficiency.FIGURE.compute(RunContext(seed=0, inputs_dir=tmp_path)))))
+    data = _data(llm_budget_efficiency, tmp_path)
     (v,) = llm_budget_efficiency.FIGURE.evaluate(data)
     assert v.verdict == "inconclusive" and "not paired" in v.note
 
@@ -144,10 +149,10 @@ def test_weighting_combines_data_sets_by_the_declared_rule(tmp_path):
             asym = name in llm_weighting_rho.ASYM
             _train_file(tmp_path, f"train_arith1_{name}_h32.json", 32, z, o if asym == asym_wins else z,
                         rewards=hi if asym == asym_wins else lo, estimator=name, prompts=4)
-        data = json.loads(json.dumps(jsonable(llm_weighting_rho.FIGURE.compute(RunContext(seed=0, inputs_dir=tmp_path)))))
+        data = _data(llm_weighting_rho, tmp_path)
         (b,) = llm_weighting_rho.FIGURE.evaluate(data)
         assert b.measured["countdown"]["verdict"] == "inconclusive"
         assert b.verdict == expected, b.measured
         held = b.measured["1-digit sums"]["held_out"]
         assert held["asym_minus_sym"] == pytest.approx(1.0 if asym_wins else -1.0) and held["prompts"] == 8
-        plt.close(llm_weighting_rho.FIGURE.draw(data))
+        _draw(llm_weighting_rho, data)

@@ -4,6 +4,9 @@ import math
 
 import numpy as np
 import pytest
+
+pytest.importorskip("torch", reason="the real-model tests need the llm extra")
+pytest.importorskip("transformers", reason="the real-model tests need the llm extra")
 import torch
 
 from llm_backend.measure_budget import exp_mle, gamma_mle, gamma_q, regimes, success_curve, xi_summary

@@ -3,6 +3,9 @@
 import math
 
 import pytest
+
+pytest.importorskip("torch", reason="the real-model tests need the llm extra")
+pytest.importorskip("transformers", reason="the real-model tests need the llm extra")
 from hypothesis import given, strategies as st
 
 from llm_backend.countdown import Countdown, evaluate_expression

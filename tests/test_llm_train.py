@@ -5,12 +5,16 @@ import json
 
 import numpy as np
 import pytest
+
+pytest.importorskip("torch", reason="the real-model tests need the llm extra")
+pytest.importorskip("transformers", reason="the real-model tests need the llm extra")
 import torch
 from safetensors.torch import load_file
 
 from theory.estimators import ESTIMATORS
 from llm_backend import tasks as task_module
 from llm_backend import trainer as trainer_module
+from llm_backend.checkpoints import latest_dir
 from llm_backend.models import load_model
 from llm_backend.policy_loss import aggregate, token_losses
 from llm_backend.tasks import Problem, Task, chat_prompt
@@ -44,7 +48,7 @@ def _expected_reward(model, tok) -> float:
 
 def _trained(out_dir, seed):
     lm = load_model("tiny", seed=seed)
-    lm.model.load_state_dict(load_file(str(out_dir / "checkpoint" / "model.safetensors")), strict=False)
+    lm.model.load_state_dict(load_file(str(latest_dir(out_dir) / "model.safetensors")), strict=False)
     lm.model.tie_weights()
     return lm
 
@@ -71,30 +75,33 @@ def test_one_step_raises_expected_reward(firstdigit, tmp_path, estimator):
 
 def _cfg(tmp_path, name, **kw):
     base = dict(model="tiny", task="arithmetic", task_options={"digits": 1}, estimator="linear_r", steps=3,
-                prompts=2, group=3, pool=5, horizon=6, lr=1e-2, seed=7, out_dir=str(tmp_path / name))
+                prompts=2, group=3, pool=5, horizon=6, lr=1e-2, seed=7, checkpoint_every=1,
+                out_dir=str(tmp_path / name))
     return TrainConfig(**{**base, **kw})
 
 
-def test_resume_after_interruption_gives_the_same_state(tmp_path, monkeypatch):
+def _ctrl_c_at(point, step):
+    """A fault hook raising KeyboardInterrupt at ``point`` of ``step`` (the hook sees no step: count)."""
+    seen = {"n": 0}
+
+    def hook(p):
+        if p == point:
+            seen["n"] += 1
+            if seen["n"] == step:
+                raise KeyboardInterrupt
+    return hook
+
+
+def test_resume_after_interruption_gives_the_same_state(tmp_path):
     straight = train(_cfg(tmp_path, "a"))
-    real_step = trainer_module._step
-    calls = {"n": 0}
-
-    def flaky(cfg, *args):
-        calls["n"] += 1
-        if args[5] == 2 and calls["n"] == 2:  # Ctrl-C in the middle of step 2
-            raise KeyboardInterrupt
-        return real_step(cfg, *args)
-
-    monkeypatch.setattr(trainer_module, "_step", flaky)
-    with pytest.raises(KeyboardInterrupt):
-        train(_cfg(tmp_path, "b"))
-    assert json.loads((tmp_path / "b" / "checkpoint" / "step.json").read_text())["step"] == 1
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C in the middle of step 2
+        train(_cfg(tmp_path, "b"), fault=_ctrl_c_at("step:sampled", 2))
+    assert json.loads((latest_dir(tmp_path / "b") / "step.json").read_text())["step"] == 1
     resumed = train(_cfg(tmp_path, "b"), resume=True)
-    a = load_file(str(tmp_path / "a" / "checkpoint" / "model.safetensors"))
-    b = load_file(str(tmp_path / "b" / "checkpoint" / "model.safetensors"))
+    a = load_file(str(latest_dir(tmp_path / "a") / "model.safetensors"))
+    b = load_file(str(latest_dir(tmp_path / "b") / "model.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    strip = lambda log: [{k: v for k, v in r.items() if k != "seconds"} for r in log]  # noqa: E731
+    strip = lambda log: [{k: v for k, v in r.items() if "seconds" not in k} for r in log]  # noqa: E731
     assert strip(straight["log"]) == strip(resumed["log"])
     assert resumed["steps_done"] == 3 and not resumed["interrupted"]
 
@@ -162,20 +169,11 @@ def test_held_out_eval_uses_common_random_numbers(tmp_path):
     assert np.array(s["eval"][0]["rewards"]).shape == (3, 2)
 
 
-def test_resume_keeps_the_evaluations(tmp_path, monkeypatch):
+def test_resume_keeps_the_evaluations(tmp_path):
     kw = dict(eval_prompts=2, eval_group=2)
     straight = train(_cfg(tmp_path, "ea", **kw))
-    real_step, calls = trainer_module._step, {"n": 0}
-
-    def flaky(cfg, *args):
-        calls["n"] += 1
-        if args[5] == 3 and calls["n"] == 3:  # Ctrl-C during the last step, before its evaluation
-            raise KeyboardInterrupt
-        return real_step(cfg, *args)
-
-    monkeypatch.setattr(trainer_module, "_step", flaky)
-    with pytest.raises(KeyboardInterrupt):
-        train(_cfg(tmp_path, "eb", **kw))
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C during the last step, before its evaluation
+        train(_cfg(tmp_path, "eb", **kw), fault=_ctrl_c_at("step:optimized", 3))
     resumed = train(_cfg(tmp_path, "eb", **kw), resume=True)
     strip = lambda ev: [{k: v for k, v in e.items() if k != "seconds"} for e in ev]  # noqa: E731
     assert strip(straight["eval"]) == strip(resumed["eval"]) and [e["step"] for e in resumed["eval"]] == [0, 3]

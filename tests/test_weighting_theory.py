@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from theory.estimators import ESTIMATORS, effective_weight
+from theory.estimators import ESTIMATORS, effective_weight, names as registry_names
 from theory.weighting import (CLOCKS, WEIGHTINGS, budget_scale, lower_bound, optimal_weight,
                               population_omega, recursion_path, recursion_time, surrogate,
                               time_for_weight, time_to_target)
 from theory.weighting_finite import expected_responses, finite_group_drift, finite_group_time
 
-SYMMETRIC = ("reinforce", "dr_grpo", "rloo", "grpo", "dapo")
-ASYMMETRIC = ("linear_r", "sqrt_r", "uniform_r", "plateau_r")
+SYMMETRIC = tuple(n for f in ("raw", "centred", "std") for n in registry_names(f))
+ASYMMETRIC = tuple(registry_names("weight"))
 rhos = st.floats(1e-4, 1 - 1e-4)
 names = st.sampled_from(WEIGHTINGS)
 
@@ -26,6 +26,8 @@ def intervals(draw, low=1e-3, high=0.999):
 
 def test_weightings_are_the_registry_prompt_weightings():
     assert set(WEIGHTINGS) == set(SYMMETRIC) | set(ASYMMETRIC)
+    assert {"reinforce", "dr_grpo", "rloo", "grpo", "dapo"} <= set(SYMMETRIC)
+    assert {"linear_r", "sqrt_r", "uniform_r", "plateau_r"} <= set(ASYMMETRIC)
     assert "kae" not in WEIGHTINGS
 
 
@@ -154,5 +156,5 @@ def test_bad_inputs_raise(call, match):
 
 def test_every_registry_weighting_has_a_surrogate():
     for name in WEIGHTINGS:
-        assert ESTIMATORS[name].omega is not None
+        assert not ESTIMATORS[name].stateful
         assert np.isfinite(surrogate(name, [0.01, 0.5, 0.99])).all()

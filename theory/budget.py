@@ -36,7 +36,8 @@ from scipy import optimize as _opt
 from scipy import special as _sp
 from scipy import stats as _st
 
-from theory.checks import check_choice, check_int, check_probabilities, check_probability, check_real
+from theory.checks import (as_real_array, check_choice, check_int, check_probabilities, check_probability,
+                           check_real)
 
 __all__ = [
     "DEFICIENT_BELOW",
@@ -60,14 +61,14 @@ _SERIES_MAX_X = 200.0  # above lam*H = 200 the closed (difference) form is accur
 
 
 def _xi_array(xi, name="xi"):
-    arr = np.asarray(xi, dtype=np.float64)
+    arr = as_real_array(name, xi)
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0.0):
         raise ValueError(f"{name} must be finite and > 0")
     return arr
 
 
 def _positive_array(x, name):
-    arr = np.asarray(x, dtype=np.float64)
+    arr = as_real_array(name, x)
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0.0):
         raise ValueError(f"{name} must be finite and > 0")
     return arr
@@ -272,7 +273,9 @@ def anti_concentration(xi, eps, K: int = 1, reward: str = "graded"):
     c = P(K, K xi (1 - m - s sqrt(eps))) where m = E[R]/H, s = sigma/H (0 if the argument <= 0).
     For K = 1 this is the notes' 1 - exp(-(1 - e^-xi) + sigma sqrt(eps)/mu); c ~ xi^K -> 0 as
     xi -> 0 (f(z) = z^K) and c = Theta(1) otherwise. binary: c = q if q + sqrt(q(1-q) eps) <= 1,
-    else 0 [R]. eps >= 0.
+    else 0 [R]; for 0 < q < 1 the condition is 1 - q >= q eps, evaluated with the complement
+    1 - q = Q(K, K xi) computed directly (not as 1 - q, which rounds to 0 once q rounds to 1:
+    that returned c = 1 instead of 0 at large xi). eps >= 0.
 
     >>> round(float(anti_concentration(1.0, 0.1)), 4)
     0.4046
@@ -283,7 +286,8 @@ def anti_concentration(xi, eps, K: int = 1, reward: str = "graded"):
     xi = _xi_array(xi)
     if reward == "binary":
         q = success_probability(xi, K)
-        return np.where(q + np.sqrt(q * (1.0 - q) * eps) <= 1.0, q, 0.0)
+        miss = np.exp(-xi) if K == 1 else _sp.gammaincc(K, K * xi)  # 1 - q without cancellation
+        return np.where(miss >= q * eps, q, 0.0)
     m, v = graded_reward_moments(xi, K)
     arg = K * xi * (1.0 - m - np.sqrt(v * eps))
     return np.where(arg > 0.0, _sp.gammainc(K, np.maximum(arg, 0.0)), 0.0)

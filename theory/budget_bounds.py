@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from theory.budget import anti_concentration, graded_mean_inverse, graded_reward_moments, regime
-from theory.checks import check_int, check_real
+from theory.checks import as_real_array, check_int, check_real
 
 __all__ = ["small_budget_rate", "required_samples_bound", "regime_sample_scaling", "case_study_kappa",
            "case_study_step", "case_study_recursion"]
@@ -38,7 +38,7 @@ def small_budget_rate(xi, K: int = 1):
     0.02
     """
     K = check_int("K", K, low=1)
-    xi = np.asarray(xi, dtype=np.float64)
+    xi = as_real_array("xi", xi)
     if not np.all(np.isfinite(xi)) or np.any(xi <= 0):
         raise ValueError("xi must be finite and > 0")
     return np.exp(K * np.log(K * xi) - math.lgamma(K + 1))
@@ -74,7 +74,7 @@ def regime_sample_scaling(xi, kappa: float = 0.1, K: int = 1):
     [2.0, 20.0]
     """
     kappa = check_real("kappa", kappa, low=0.0, open_low=True)
-    xi = np.asarray(xi, dtype=np.float64)
+    xi = as_real_array("xi", xi)
     reg = np.asarray(regime(xi))
     base = kappa ** -0.5
     return np.where(reg == "deficient", base * small_budget_rate(xi, K) ** -1.5,
@@ -84,7 +84,7 @@ def regime_sample_scaling(xi, kappa: float = 0.1, K: int = 1):
 def case_study_kappa(xi, K: int = 1, kappa_max: float = 1.0):
     """The case-study threshold kappa_i = min(kappa_max, 1 / (K xi_i^2)) [S form, R cap]."""
     K = check_int("K", K, low=1)
-    return np.minimum(kappa_max, 1.0 / (K * np.asarray(xi, dtype=np.float64) ** 2))
+    return np.minimum(kappa_max, 1.0 / (K * as_real_array("xi", xi) ** 2))
 
 
 def case_study_step(xi: float, sigma_over_H: float, K: int = 1, kappa_max: float = 1.0) -> float:

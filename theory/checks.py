@@ -13,22 +13,61 @@ from numbers import Integral, Real
 import numpy as np
 
 __all__ = [
+    "as_real_array",
     "check_rewards",
     "check_probability",
     "check_probabilities",
     "check_int",
     "check_real",
     "check_choice",
+    "Option",
+    "real_option",
+    "int_option",
+    "choice_option",
+    "bool_option",
 ]
+
+
+def as_real_array(name: str, values) -> np.ndarray:
+    """Return ``values`` as a float64 array, or raise ``ValueError`` naming ``name``.
+
+    Rejects what NumPy would either refuse with a message that does not name the parameter
+    (ragged nesting, strings) or convert silently and wrongly (complex numbers lose their
+    imaginary part, ``None`` becomes NaN in object arrays).
+    """
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as exc:  # ragged nesting: "inhomogeneous shape ..."
+        raise ValueError(f"{name} must be a rectangular array of real numbers (equal-length rows); "
+                         f"got {type(values).__name__} that NumPy cannot shape ({exc})") from None
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise ValueError(f"{name} must hold real numbers; got complex values")
+    if kind in "USV" or kind == "M" or kind == "m":
+        raise ValueError(f"{name} must hold real numbers; got dtype {arr.dtype} (e.g. {arr.ravel()[:1].tolist()})")
+    if kind == "O":
+        flat = arr.ravel()
+        for v in flat:
+            if not isinstance(v, Real):
+                if isinstance(v, (list, tuple, np.ndarray)):
+                    raise ValueError(f"{name} must be a rectangular array of real numbers (equal-length rows)")
+                raise ValueError(f"{name} must hold real numbers; got {type(v).__name__} {v!r}")
+    return arr.astype(np.float64, copy=False)
+
+
+#: Largest reward magnitude the estimators accept: a group's sum and sum of squared deviations
+#: stay below the float64 maximum (1.8e308) for any group of fewer than 4e7 rollouts.
+REWARD_MAX = 1e150
 
 
 def check_rewards(rewards, *, name: str = "rewards", unit_interval: bool = False) -> np.ndarray:
     """Return ``rewards`` as a C-contiguous float64 array shaped (num_prompts, group_size).
 
-    Raises ``ValueError`` for a rank other than 2, an empty axis, NaN or infinite entries, or (with
-    ``unit_interval``) entries outside [0, 1].
+    Raises ``ValueError`` for non-real or ragged input, a rank other than 2, an empty axis, NaN or
+    infinite entries, magnitudes above :data:`REWARD_MAX` (finite rewards of 1e308 would overflow
+    the group mean and std into NaN advantages), or (with ``unit_interval``) entries outside [0, 1].
     """
-    arr = np.asarray(rewards, dtype=np.float64)
+    arr = as_real_array(name, rewards)
     if arr.ndim != 2:
         raise ValueError(
             f"{name} must be a 2-D array shaped (num_prompts, group_size); got rank {arr.ndim}"
@@ -39,6 +78,9 @@ def check_rewards(rewards, *, name: str = "rewards", unit_interval: bool = False
         )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if np.abs(arr).max() > REWARD_MAX:
+        raise ValueError(f"{name} must lie in [-{REWARD_MAX:g}, {REWARD_MAX:g}] (larger magnitudes overflow a "
+                         f"group's mean and std); got max |r| = {np.abs(arr).max():g}")
     if unit_interval and (arr.min() < 0.0 or arr.max() > 1.0):
         raise ValueError(
             f"{name} must lie in [0, 1] for this estimator; got range "
@@ -59,7 +101,7 @@ def check_probability(name: str, value, *, open_low: bool = False, open_high: bo
 
 def check_probabilities(name: str, values, *, open_low: bool = False, open_high: bool = False) -> np.ndarray:
     """Array version of :func:`check_probability`; returns a float64 array of the same shape."""
-    arr = np.asarray(values, dtype=np.float64)
+    arr = as_real_array(name, values)
     bad = np.isnan(arr) | (arr < 0.0) | (arr > 1.0)
     if open_low:
         bad |= arr == 0.0
@@ -104,8 +146,12 @@ def check_real(
 
 
 def check_choice(name: str, value, choices) -> str:
-    """Return ``value`` if it is one of ``choices``."""
-    if value not in choices:
+    """Return ``value`` if it is one of ``choices`` (unhashable values are simply not among them)."""
+    try:
+        found = value in choices and not isinstance(value, bool)
+    except TypeError:  # e.g. a list tested against a dict of names
+        found = False
+    if not found:
         raise ValueError(f"{name} must be one of {sorted(choices)}; got {value!r}")
     return value
 
@@ -122,3 +168,60 @@ def _real_range(low, high, open_low=False, open_high=False) -> str:
     if high is not None:
         return f" {'<' if open_high else '<='} {high}"
     return ""
+
+
+# ----------------------------------------------------------------------------------------------
+# Declared options: a default and a domain, validated by one generic routine (the registry's).
+# ----------------------------------------------------------------------------------------------
+class Option:
+    """One keyword option of a registry entry: its ``default`` and its ``domain``.
+
+    ``check(name, value)`` returns the canonical value or raises ``ValueError`` naming ``name``
+    and the domain. ``optional`` options also accept ``None`` (meaning "derived elsewhere", e.g.
+    grpo's ``eps`` from its ``convention``).
+    """
+
+    __slots__ = ("default", "domain", "_check", "optional", "numeric")
+
+    def __init__(self, default, domain: str, check, *, optional: bool = False, numeric: bool = False):
+        self.default, self.domain, self._check = default, domain, check
+        self.optional, self.numeric = optional, numeric
+
+    def check(self, name: str, value):
+        if value is None and self.optional:
+            return None
+        return self._check(name, value)
+
+    def __repr__(self) -> str:
+        return f"Option(default={self.default!r}, domain={self.domain!r})"
+
+
+def real_option(default, *, low=None, high=None, open_low=False, open_high=False, optional=False) -> Option:
+    """A finite real option in the given range."""
+    domain = "finite real" + _real_range(low, high, open_low, open_high) + (" or None" if optional else "")
+    return Option(default, domain, lambda n, v: check_real(n, v, low=low, high=high, open_low=open_low,
+                                                           open_high=open_high),
+                  optional=optional, numeric=True)
+
+
+def int_option(default, *, low=None, high=None, optional=False) -> Option:
+    """An integer option in [low, high]."""
+    domain = "integer" + _real_range(low, high) + (" or None" if optional else "")
+    return Option(default, domain, lambda n, v: check_int(n, v, low=low, high=high), optional=optional,
+                  numeric=True)
+
+
+def choice_option(default, choices, *, optional=False) -> Option:
+    """One of ``choices``."""
+    choices = tuple(choices)
+    domain = f"one of {sorted(choices)}" + (" or None" if optional else "")
+    return Option(default, domain, lambda n, v: check_choice(n, v, choices), optional=optional)
+
+
+def bool_option(default: bool) -> Option:
+    """True or False (not 0/1, not a string)."""
+    def check(name, value):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False; got {value!r}")
+        return bool(value)
+    return Option(default, "True or False", check)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 __all__ = ["Claim", "Verdict", "SUPPORTED", "NOT_SUPPORTED", "INCONCLUSIVE", "VERDICTS",
-           "PAPERS", "judge_interval"]
+           "PAPERS", "judge_interval", "judge", "combine"]
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
 VERDICTS = (SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE)
@@ -91,3 +91,38 @@ def judge_interval(lo: float, hi: float, low: float, high: float) -> str:
     if hi < low or lo > high:
         return NOT_SUPPORTED
     return INCONCLUSIVE
+
+
+def judge(*, supported: bool, not_supported: bool) -> str:
+    """Verdict of a declared rule given its two conditions: supported, not supported, else
+    inconclusive. The two conditions must exclude each other (a rule that can say both is a bug).
+
+    >>> judge(supported=True, not_supported=False), judge(supported=False, not_supported=False)
+    ('supported', 'inconclusive')
+    """
+    supported, not_supported = bool(supported), bool(not_supported)
+    if supported and not_supported:
+        raise ValueError("a verdict rule's 'supported' and 'not supported' conditions both hold: "
+                         "the rule must make them exclusive")
+    return SUPPORTED if supported else NOT_SUPPORTED if not_supported else INCONCLUSIVE
+
+
+def combine(verdicts, *, rule: str = "all") -> str:
+    """Combine several verdicts (strings or :class:`Verdict`) into one by a declared rule.
+
+    Both rules: not supported if any part is. ``rule="all"``: supported only if every part is;
+    ``rule="any"``: supported if one part is (and none contradicts). Otherwise inconclusive.
+
+    >>> combine(["supported", "inconclusive"]), combine(["supported", "inconclusive"], rule="any")
+    ('inconclusive', 'supported')
+    """
+    if rule not in ("all", "any"):
+        raise ValueError(f"rule must be 'all' or 'any'; got {rule!r}")
+    kinds = [v.verdict if isinstance(v, Verdict) else v for v in verdicts]
+    bad = [k for k in kinds if k not in VERDICTS]
+    if bad or not kinds:
+        raise ValueError(f"verdicts must be a non-empty list of {VERDICTS}; got {kinds!r}")
+    if NOT_SUPPORTED in kinds:
+        return NOT_SUPPORTED
+    ok = all(k == SUPPORTED for k in kinds) if rule == "all" else SUPPORTED in kinds
+    return SUPPORTED if ok else INCONCLUSIVE

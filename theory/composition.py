@@ -50,7 +50,7 @@ from numba import njit
 from theory.checks import check_choice, check_int, check_probabilities
 
 __all__ = ["Verifier", "and_verifier", "mod_verifier", "spot_verifier", "chain_value",
-           "check_policy", "step_marginals", "step_marginals_enum", "task_advantage_ratio",
+           "check_policy", "check_verifier", "step_marginals", "step_marginals_enum", "task_advantage_ratio",
            "ratio_from_marginals", "and_marginals", "mod_marginals", "mod3_symmetric",
            "symmetric_base", "MAX_ENUM_CHAINS"]
 
@@ -146,9 +146,21 @@ def spot_verifier(S: int, K: int = 2, checks: int = 1) -> Verifier:
     return Verifier("spot", S, K, (k,), trans, accept, init=0)
 
 
+def check_verifier(verifier, name: str = "verifier") -> Verifier:
+    """Return ``verifier`` if it is a :class:`Verifier` (built by and_/mod_/spot_verifier)."""
+    if not isinstance(verifier, Verifier):
+        raise ValueError(f"{name} must be a theory.composition.Verifier (and_verifier, mod_verifier or "
+                         f"spot_verifier); got {type(verifier).__name__} {verifier!r}")
+    return verifier
+
+
 def chain_value(verifier: Verifier, chain) -> float:
     """P(V = 1 | chain), straight from each verifier's definition (no automaton)."""
-    a = tuple(int(x) for x in chain)
+    check_verifier(verifier)
+    try:
+        a = tuple(int(x) for x in chain)
+    except (TypeError, ValueError):
+        raise ValueError(f"chain must hold S = {verifier.S} tasks in [0, {verifier.K - 1}]; got {chain!r}") from None
     if len(a) != verifier.S or any(x < 0 or x >= verifier.K for x in a):
         raise ValueError(f"chain must hold S = {verifier.S} tasks in [0, {verifier.K - 1}]; got {chain!r}")
     if verifier.kind == "and":
@@ -267,7 +279,7 @@ def step_marginals(pi, verifier: Verifier) -> tuple[np.ndarray, float]:
     >>> round(P, 12), q.round(12).tolist()[0]
     (0.333333333333, [0.333333333333, 0.333333333333, 0.333333333333])
     """
-    pi = check_policy(pi, verifier.S, verifier.K)
+    pi = check_policy(pi, check_verifier(verifier).S, verifier.K)
     q = np.empty_like(pi)
     P = _forward_backward(pi, verifier.trans, verifier.accept, verifier.init, q)
     return q, float(P)
@@ -275,7 +287,7 @@ def step_marginals(pi, verifier: Verifier) -> tuple[np.ndarray, float]:
 
 def step_marginals_enum(pi, verifier: Verifier) -> tuple[np.ndarray, float]:
     """(q+, P) by enumerating all K^S chains with :func:`chain_value` (oracle; K^S <= 2^20)."""
-    S, K = verifier.S, verifier.K
+    S, K = check_verifier(verifier).S, verifier.K
     pi = check_policy(pi, S, K)
     if K ** S > MAX_ENUM_CHAINS:
         raise ValueError(f"enumeration needs K^S <= {MAX_ENUM_CHAINS}; got K^S = {K ** S}")
@@ -313,7 +325,7 @@ def task_advantage_ratio(pi, verifier: Verifier, method: str = "dp") -> np.ndarr
     True
     """
     method = check_choice("method", method, ("dp", "enumerate", "closed"))
-    pi = check_policy(pi, verifier.S, verifier.K)
+    pi = check_policy(pi, check_verifier(verifier).S, verifier.K)
     if method == "dp":
         q, _ = step_marginals(pi, verifier)
     elif method == "enumerate":
@@ -336,7 +348,9 @@ def and_marginals(pi, steps=None) -> tuple[np.ndarray, float]:
     For an unchecked step, q+[s, j] = prod_{t in C} p_t for every j. Leave-one-out products use
     prefix/suffix products (no division, exact for p_t = 0). P(V = 1) = prod_{t in C} p_t.
     """
-    pi = np.asarray(pi, dtype=np.float64)
+    pi = check_probabilities("pi", pi)
+    if pi.ndim != 2:
+        raise ValueError(f"pi must be a 2-D array shaped (S, K); got rank {pi.ndim}")
     S, K = pi.shape
     steps = tuple(range(S)) if steps is None else tuple(steps)
     p = np.ones(S)
@@ -358,7 +372,9 @@ def mod_marginals(pi, modulus: int = 3, offsets=None) -> tuple[np.ndarray, float
 
         q+[s, j] = (1/m) sum_{k=0}^{m-1} zeta^{k d_j} prod_{t != s} phi_t(zeta^k),  zeta = e^{2 pi i/m}.
     """
-    pi = np.asarray(pi, dtype=np.float64)
+    pi = check_probabilities("pi", pi)
+    if pi.ndim != 2:
+        raise ValueError(f"pi must be a 2-D array shaped (S, K); got rank {pi.ndim}")
     S, K = pi.shape
     d = np.arange(K) % modulus if offsets is None else np.asarray(offsets) % modulus
     zk = np.exp(2j * np.pi * np.arange(modulus) / modulus)  # (m,)

@@ -37,8 +37,8 @@ import math
 import numpy as np
 from numba import njit
 
-from theory.checks import check_int, check_probability, check_real
-from theory.composition import (Verifier, _forward_backward, check_policy, chain_value,
+from theory.checks import as_real_array, check_int, check_probability, check_real
+from theory.composition import (Verifier, _forward_backward, check_policy, check_verifier, chain_value,
                                 ratio_from_marginals)
 from theory.estimators import ESTIMATORS, advantage_row, estimate, keep_row, resolve
 
@@ -112,7 +112,7 @@ def expected_update(pi, verifier: Verifier, estimator: str = "dr_grpo", G: int =
     0.0625
     """
     spec = _spec(estimator, options)
-    pi = check_policy(pi, verifier.S, verifier.K)
+    pi = check_policy(pi, check_verifier(verifier).S, verifier.K)
     G = check_int("G", G, low=1)
     lr = check_real("lr", lr, low=0.0)
     q = np.empty_like(pi)
@@ -129,7 +129,7 @@ def expected_update_bruteforce(pi, verifier: Verifier, estimator: str = "dr_grpo
     directly; needs (K^S * outcomes)^G <= ``max_groups``.
     """
     _spec(estimator, options)
-    S, K = verifier.S, verifier.K
+    S, K = check_verifier(verifier).S, verifier.K
     pi = check_policy(pi, S, K)
     G = check_int("G", G, low=1)
     outcomes = []  # (chain, reward, probability)
@@ -160,8 +160,12 @@ def sign_agreement(update, pi, qplus, tol: float = 1e-12) -> dict:
     Entries with |update| <= tol and |r - 1| <= tol are ties (both neutral) and count as agreeing;
     returns counts of agreements, ties and mismatches.
     """
+    tol = check_real("tol", tol, low=0.0)
+    u = as_real_array("update", update)
+    pi, qplus = as_real_array("pi", pi), as_real_array("qplus", qplus)
+    if not (u.shape == pi.shape == qplus.shape and u.ndim == 2):
+        raise ValueError(f"update, pi and qplus must share one (S, K) shape; got {u.shape}, {pi.shape}, {qplus.shape}")
     rr = ratio_from_marginals(pi, qplus)["ratio"]
-    u = np.asarray(update, dtype=np.float64)
     su = np.where(np.abs(u) <= tol, 0, np.sign(u))
     sr = np.where(np.abs(rr - 1.0) <= tol, 0, np.sign(rr - 1.0))
     ties = (su == 0) & (sr == 0)
@@ -197,5 +201,5 @@ def predicted_mod3_outcome(p0: float, S: int) -> str:
 
 def uniformly_positive(ratio_trajectory, margin: float = 0.0) -> bool:
     """Thm 5.4's assumption on a logged run: r[t, s, correct] > 1 + margin at every time and step."""
-    r = np.asarray(ratio_trajectory, dtype=np.float64)
+    r = as_real_array("ratio_trajectory", ratio_trajectory)
     return bool(np.all(r > 1.0 + check_real("margin", margin, low=0.0)))

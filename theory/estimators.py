@@ -1,305 +1,307 @@
 """THE estimator registry: every advantage estimator and prompt weighting, defined once.
 
-Each estimator is a Numba kernel over one prompt group (``advantage_row``); the NumPy-facing API
-(:func:`advantages`, :func:`estimate`) runs the very same kernel over the rows of a
-``(num_prompts, group_size)`` reward array, the simulators call ``advantage_row`` inside their own
-parallel loops, and ``llm_backend`` calls :func:`advantages` on the rewards of real rollouts.
+Each :class:`Estimator` entry is the single source for its method: its family, its options with
+their domains (validated once, generically, for every entry), its kernel (a built-in code of
+:mod:`theory.advantage_kernels`, or the weight w(rho) it compiles), its paper-B closed forms, and,
+for a stateful entry, what it needs from the caller and how its state is created and serialised.
+The simulators call ``advantage_row(code, r, params, out)`` inside their own parallel loops (code
+and params from :func:`resolve`), the NumPy API (:func:`advantages`, :func:`estimate`) runs the same
+kernel over the rows of a ``(num_prompts, group_size)`` reward array, and ``llm_backend`` calls
+:func:`estimate` on the rewards of real rollouts. Everything else is DERIVED from the entries:
+method lists (:func:`names`), the singleton rule, the contract suite, paper B's shape tables.
 
 Notation: a group holds rewards r_1..r_G of one prompt; rho_hat = mean_i r_i; s = group std with
-``ddof``. The registered estimators:
+``ddof``. The registered estimators (family in brackets):
 
-=========  =======================================================  ============================
-name       advantage A_i                                            source
-=========  =======================================================  ============================
-reinforce  r_i (no baseline)                                        Williams 1992
-dr_grpo    r_i - rho_hat                                            Dr.GRPO; verl/OpenRLHF
-rloo       r_i - mean_{j != i} r_j = G/(G-1) (r_i - rho_hat)        verl/TRL/OpenRLHF rloo
-grpo       (r_i - rho_hat) / (max(s, std_floor) + eps)              verl/TRL/OpenRLHF, 3 presets
-dapo       grpo advantages + keep-mask dropping all-equal groups    DAPO (verl-recipe)
-linear_r   omega(rho_hat)(r_i - rho_hat), w(rho) = 1 - rho          paper B [V]
-sqrt_r     ... w(rho) = sqrt(1 - rho)                               paper B [R]
-uniform_r  ... w(rho) = 1                                           paper B [R]
-plateau_r  ... w(rho) = min(1, (1 - rho)/(1 - rho_star))            paper B [R], see below
-kae        r_i - V_hat_i, kernel-smoothed leave-one-out baseline    paper C [V]; see theory.kae
-=========  =======================================================  ============================
+=========  ==========  =================================================  =========================
+name       family      advantage A_i                                      source
+=========  ==========  =================================================  =========================
+reinforce  raw         r_i (no baseline)                                  Williams 1992
+dr_grpo    centred     r_i - rho_hat                                      Dr.GRPO; verl/OpenRLHF
+rloo       centred     r_i - mean_{j != i} r_j = G/(G-1) (r_i - rho_hat)  verl/TRL/OpenRLHF rloo
+grpo       std         (r_i - rho_hat) / (max(s, std_floor) + eps)        verl/TRL/OpenRLHF presets
+dapo       std         grpo advantages + keep-mask dropping equal groups  DAPO (verl-recipe)
+linear_r   weight      w(rho) = 1 - rho                                   paper B [V]
+sqrt_r     weight      w(rho) = sqrt(1 - rho)                             paper B [R]
+uniform_r  weight      w(rho) = 1                                         paper B [R]
+plateau_r  weight      w(rho) = min(1, (1 - rho)/(1 - rho_star))          paper B [R], see below
+kae        stateful    r_i - V_hat_i, kernel-smoothed leave-one-out       paper C [V]; theory.kae
+=========  ==========  =================================================  =========================
 
-The paper-B weightings are written through their effective weight w = omega rho (1 - rho): for
-rewards in [0, 1], r_i - rho = r_i (1 - rho) - (1 - r_i) rho, hence
+A weight-family entry is written through its effective weight w = omega rho (1 - rho): for rewards
+in [0, 1], A_i = r_i w(rho_hat)/rho_hat - (1 - r_i) w(rho_hat)/(1 - rho_hat), which equals
+omega(rho_hat)(r_i - rho_hat) wherever omega is finite and stays finite at rho_hat in {0, 1}.
 
-    A_i = r_i w(rho_hat)/rho_hat - (1 - r_i) w(rho_hat)/(1 - rho_hat),
+Adding an estimator
+-------------------
+A new weighting is ONE entry (plus its plain-Python oracle in tests/oracles.py)::
 
-which equals omega(rho_hat)(r_i - rho_hat) wherever omega is finite and gives the finite limits at
-rho_hat in {0, 1} (an all-fail group gets A_i = -w(0); an all-pass group A_i = w(1)).
+    @njit
+    def w_square(rho, params):          # w(rho, params) -> float; options sit in params[P_W0 + i]
+        return (1.0 - rho) ** 2
 
-Modelling choices the papers leave open (documented here, tested in tests/test_estimators_*):
-- Constant groups (G >= 2, all rewards equal) get an exact zero advantage for every centred
+    register(Estimator("square_r", "weight", "w(rho) = (1 - rho)^2", "my note [R]", w=w_square))
+
+Every layer picks it up: :func:`advantages`, the three simulators (they pass ``spec.code``, here
+the compiled w, to ``advantage_row``), the trainer, paper B's theory (closed forms if the entry
+gives ``shapes``, else quadrature) and the figures' method lists (``names(family="weight")``).
+:func:`registered` adds entries for the duration of a ``with`` block (tests).
+
+How the Numba dispatch stays registry-independent (and cache-safe): see
+:mod:`theory.advantage_kernels`. In short, built-in entries carry an ``int`` code of a static
+dispatch (unknown codes raise); any other weight entry's ``w`` is compiled to a ``cfunc`` and
+passed as a first-class function, so every kernel has one extra specialisation whose machine code
+calls w through a pointer. The same source therefore always gives the same machine code, and
+Numba's on-disk cache never holds code that depends on what was registered at run time.
+(Rejected alternative: regenerating the dispatch from the registry and recompiling. Numba binds a
+callee when the caller compiles and its cache stamps only the caller's own file, so a cached
+simulator would keep serving the dispatch of the registry it was compiled with.) A run-time w is
+compiled with NumPy's error model (1/0 gives inf: a cfunc cannot raise) and checked finite and
+>= 0 on a grid of rho at registration. Separately, :mod:`theory.numba_cache` stamps every cached
+kernel of theory/ and simulate/ with the hash of both packages' sources, so an edit to the
+kernels here recompiles the simulators that inline them.
+Other families (raw, centred, std) take a new member only with a kernel branch (their formulas
+are code, not data); a stateful entry supplies ``stateful_advantages`` and its state hooks.
+
+Modelling choices the papers leave open (tested in tests/test_estimators_*):
+- Constant groups (G >= 2, all rewards equal) get an exact zero advantage for every centred/std
   estimator; the frameworks return round-off (about 1e-11) for non-dyadic rewards.
-- Singleton groups follow the selected convention: ``singleton="raw"`` is verl's mean 0, std 1
-  (so grpo gives r / (1 + eps) and rloo/dr_grpo give r); ``"zero"`` is TRL's (r - r) = 0.
-  OpenRLHF refuses G = 1; its preset defines it as zero.
-- plateau_r is not defined in any source we have [R]: we take a flat effective weight up to
-  rho_star (default 0.5), then linear decay to 0 at rho = 1.
-- sqrt_r and uniform_r are reconstructions [R] from the optimal-weight statement and the name.
+- Singleton groups (centred and std families) follow ``singleton``: "raw" is verl's mean 0,
+  std 1 (grpo gives r / (1 + eps), rloo/dr_grpo give r); "zero" is TRL's (r - r) = 0. OpenRLHF
+  refuses G = 1; its preset defines it as zero. Weight entries need no rule (finite at G = 1).
+- plateau_r is not defined in any source we have [R]: a flat effective weight up to rho_star
+  (default 0.5), then linear decay to 0 at rho = 1. sqrt_r and uniform_r are reconstructions [R].
 - dapo keeps singleton groups (verl-recipe keeps a uid with one sample).
+- Population effective weight of the non-weight families (G -> inf, eps -> 0): rho (1 - rho) for
+  raw/centred (and kae, whose baseline tends to rho), sqrt(rho (1 - rho)) for std.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import partial
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Mapping
 
 import numpy as np
-from numba import njit
+from numba import cfunc
+from numba.core.registry import CPUDispatcher
 
-from theory.checks import check_choice, check_int, check_probabilities, check_real, check_rewards
 from theory import kae as _kae
+from theory.advantage_kernels import (DAPO, DR_GRPO, GRPO, GRPO_CONVENTIONS, KAE, KERNEL_FAMILY, LINEAR_R,
+                                      N_PARAMS, P_RHO_STAR, P_W0, PLATEAU_R, REINFORCE, RLOO, SQRT_R, UNIFORM_R,
+                                      WEIGHT_SIGNATURE, advantage_row, advantages_batch, keep_row, kernel_params,
+                                      w_linear, w_plateau, w_sqrt, w_uniform, weights_many)
+from theory.checks import Option, check_choice, check_rewards, choice_option, int_option, real_option
+from theory.estimator_weights import _omega_rloo, effective_weight, prompt_weight, weight_shapes
+from theory.estimator_weights import population_w as _population_w  # noqa: F401 (theory.weighting uses it)
+from theory.weighting_shapes import SHAPES, plateau_shapes
 
-__all__ = [
-    "Estimator",
-    "ESTIMATORS",
-    "GRPO_CONVENTIONS",
-    "Spec",
-    "Estimate",
-    "register",
-    "resolve",
-    "advantages",
-    "estimate",
-    "keep_mask",
-    "prompt_weight",
-    "effective_weight",
-    "advantage_row",
-    "keep_row",
-]
+__all__ = ["Estimator", "ESTIMATORS", "FAMILIES", "GRPO_CONVENTIONS", "Spec", "Estimate", "register",
+           "unregister", "registered", "names", "FamilyView", "resolve", "advantages", "estimate", "keep_mask",
+           "new_state", "state_from_dict", "prompt_weight", "effective_weight", "weight_shapes", "advantage_row",
+           "keep_row", "P_W0", "P_RHO_STAR"]
 
-# ----------------------------------------------------------------------------------------------
-# Kernel codes and the parameter vector every kernel receives.
-# ----------------------------------------------------------------------------------------------
-REINFORCE, DR_GRPO, RLOO, GRPO, DAPO, LINEAR_R, SQRT_R, UNIFORM_R, PLATEAU_R, KAE = range(10)
-P_DDOF, P_EPS, P_STD_FLOOR, P_SINGLETON_ZERO, P_RHO_STAR, N_PARAMS = range(6)
+FAMILIES = ("raw", "centred", "std", "weight", "stateful")
+NEEDS = frozenset({"prompt_ids", "step", "state"})
 
-# Each framework's group-std convention (reference/rlvr_frameworks.md, 3.5 and the edge cases).
-GRPO_CONVENTIONS: Mapping[str, Mapping[str, object]] = MappingProxyType(
-    {
-        "verl": MappingProxyType({"ddof": 1, "eps": 1e-6, "std_floor": 0.0, "singleton": "raw"}),
-        "trl": MappingProxyType({"ddof": 1, "eps": 1e-4, "std_floor": 0.0, "singleton": "zero"}),
-        "openrlhf": MappingProxyType({"ddof": 1, "eps": 1e-9, "std_floor": 0.0, "singleton": "zero"}),
-    }
-)
+# Family traits: the properties the contract suite checks, derived from the family.
+_TRAITS = {  # centered, shift_invariant, scale_invariant, homogeneous, symmetric_weight, unit_interval
+    "raw": (False, False, False, True, True, False),
+    "centred": (True, True, False, True, True, False),
+    "std": (True, True, True, False, True, False),
+    "weight": (False, False, False, False, False, True),
+    "stateful": (False, True, False, True, False, False),
+}
 
-
-@njit(cache=True)
-def _w_asym(code, rho, rho_star):
-    """Population effective weight w(rho) of the paper-B asymmetric weightings."""
-    if code == LINEAR_R:
-        return 1.0 - rho
-    if code == SQRT_R:
-        return np.sqrt(max(1.0 - rho, 0.0))
-    if code == UNIFORM_R:
-        return 1.0
-    # PLATEAU_R
-    return min(1.0, (1.0 - rho) / (1.0 - rho_star))
-
-
-@njit(cache=True)
-def advantage_row(code, r, params, out):
-    """Advantages of one prompt group: ``r`` (G,) float64 -> ``out`` (G,) float64.
-
-    ``code`` and ``params`` come from :func:`resolve`. Not for ``kae`` (stateful: theory.kae).
-    """
-    g = r.shape[0]
-    if code == REINFORCE:
-        for i in range(g):
-            out[i] = r[i]
-        return
-    mean = 0.0
-    for i in range(g):
-        mean += r[i]
-    mean /= g
-    constant = True
-    for i in range(1, g):
-        if r[i] != r[0]:
-            constant = False
-            break
-    if g == 1 and code != LINEAR_R and code != SQRT_R and code != UNIFORM_R and code != PLATEAU_R:
-        if params[P_SINGLETON_ZERO] != 0.0:
-            out[0] = 0.0
-        elif code == GRPO or code == DAPO:  # verl: mean 0, std 1
-            out[0] = r[0] / (1.0 + params[P_EPS])
-        else:
-            out[0] = r[0]
-        return
-    if code == DR_GRPO or code == RLOO:
-        scale = 1.0 if code == DR_GRPO else g / (g - 1.0)
-        for i in range(g):
-            out[i] = 0.0 if constant else scale * (r[i] - mean)
-        return
-    if code == GRPO or code == DAPO:
-        if constant:
-            for i in range(g):
-                out[i] = 0.0
-            return
-        ss = 0.0
-        for i in range(g):
-            ss += (r[i] - mean) * (r[i] - mean)
-        std = np.sqrt(ss / (g - params[P_DDOF]))
-        denom = max(std, params[P_STD_FLOOR]) + params[P_EPS]
-        for i in range(g):
-            out[i] = (r[i] - mean) / denom
-        return
-    # paper-B weight family: A_i = r_i w/rho - (1 - r_i) w/(1 - rho), finite at rho in {0, 1}
-    # r_i / rho_hat <= G and (1 - r_i) / (1 - rho_hat) <= G: the ratios first keep A finite
-    # even for a subnormal rho_hat.
-    w = _w_asym(code, mean, params[P_RHO_STAR])
-    for i in range(g):
-        plus = r[i] / mean if mean > 0.0 else 0.0
-        minus = (1.0 - r[i]) / (1.0 - mean) if mean < 1.0 else 0.0
-        out[i] = (plus - minus) * w
-
-
-@njit(cache=True)
-def keep_row(code, r):
-    """Whether a group takes part in the update (False only for dapo's all-equal groups, G >= 2)."""
-    if code != DAPO:
-        return True
-    for i in range(1, r.shape[0]):
-        if r[i] != r[0]:
-            return True
-    return r.shape[0] == 1
-
-
-@njit(cache=True)
-def _advantages_batch(code, rewards, params, out, keep):
-    for p in range(rewards.shape[0]):
-        advantage_row(code, rewards[p], params, out[p])
-        keep[p] = keep_row(code, rewards[p])
-
-
-# ----------------------------------------------------------------------------------------------
-# The registry.
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Estimator:
-    """A registered estimator and the properties the contract suite checks."""
+    """One registered estimator: the single source of everything the layers need about it.
+
+    ``family`` in :data:`FAMILIES`; ``options`` maps each keyword option to its :class:`Option`
+    (default + domain); ``code`` is a built-in kernel code (None: a weight entry compiled from
+    ``w``); ``w(rho, params)`` the weight of a weight entry (Numba-compilable); ``omega`` overrides
+    the family's prompt weight omega(rho_hat, G, params); ``shapes(params) -> (f, R, E)`` gives
+    paper B's closed forms (None: quadrature), ``kinks(params)`` the rho where w is not smooth
+    (quadrature break points); stateful entries give ``needs`` (a subset of
+    {"prompt_ids", "step", "state"}), ``stateful_advantages(rewards, prompt_ids=, step=, state=,
+    **options)``, ``make_state(**options)`` and ``load_state(dict)``.
+    """
 
     name: str
-    code: int
+    family: str
     formula: str
     source: str  # paper key or framework, with provenance tag where it is a paper's claim
-    options: Mapping[str, object]  # accepted keyword options and their defaults
-    omega: Callable | None  # prompt weight omega(rho_hat, group_size, params); None if not a weighting
-    w_population: Callable  # effective weight w(rho, params) in the population limit (G -> inf)
-    centered: bool = True  # a constant group gets a zero advantage
-    shift_invariant: bool = True  # A(r + c) = A(r)
-    scale_invariant: bool = False  # A(c r) = A(r), c > 0
-    homogeneous: bool = True  # A(c r) = c A(r), c > 0
-    symmetric_weight: bool = False  # w(rho) = w(1 - rho)
-    unit_interval: bool = False  # rewards must lie in [0, 1]
+    options: Mapping[str, Option] = field(default_factory=dict)
+    code: int | None = None
+    w: Callable | None = None
+    omega: Callable | None = None
+    shapes: Callable | None = None
+    kinks: Callable | None = None
     filters_groups: bool = False
-    stateful: bool = False
+    needs: frozenset = frozenset()
+    stateful_advantages: Callable | None = None
+    make_state: Callable | None = None
+    load_state: Callable | None = None
+
+    def __post_init__(self):
+        if not (isinstance(self.name, str) and self.name.isidentifier()):
+            raise ValueError(f"estimator name must be an identifier string; got {self.name!r}")
+        check_choice("family", self.family, FAMILIES)
+        for key, opt in self.options.items():
+            if not isinstance(opt, Option):
+                raise ValueError(f"option {key!r} of estimator {self.name!r} must be a theory.checks.Option")
+        if self.code is not None and KERNEL_FAMILY.get(self.code) != self.family:
+            raise ValueError(f"code {self.code!r} of estimator {self.name!r} is not a built-in {self.family} "
+                             f"kernel code (built-ins: {KERNEL_FAMILY})")
+        if self.family == "weight":
+            if self.w is None:
+                raise ValueError(f"weight estimator {self.name!r} needs w(rho, params)")
+            if not all(o.numeric for o in self.options.values()) or len(self.options) > N_PARAMS - P_W0:
+                raise ValueError(f"weight estimator {self.name!r}: at most {N_PARAMS - P_W0} numeric options")
+        elif self.code is None and self.family != "stateful":
+            raise ValueError(f"a {self.family} estimator needs a built-in kernel code (only weight entries "
+                             "are compiled from their definition); see theory.advantage_kernels")
+        if self.family == "stateful":
+            if not (self.needs <= NEEDS and self.stateful_advantages and self.make_state and self.load_state):
+                raise ValueError(f"stateful estimator {self.name!r} needs needs <= {sorted(NEEDS)}, "
+                                 "stateful_advantages, make_state and load_state")
+        elif self.needs:
+            raise ValueError(f"stateless estimator {self.name!r} must not declare needs")
+
+    stateful = property(lambda self: self.family == "stateful")
+    centered = property(lambda self: _TRAITS[self.family][0])
+    shift_invariant = property(lambda self: _TRAITS[self.family][1])
+    scale_invariant = property(lambda self: _TRAITS[self.family][2])
+    homogeneous = property(lambda self: _TRAITS[self.family][3])
+    symmetric_weight = property(lambda self: _TRAITS[self.family][4])
+    unit_interval = property(lambda self: _TRAITS[self.family][5])
 
 
 _REGISTRY: dict[str, Estimator] = {}
+_HANDLES: dict[str, object] = {}  # name -> kernel handle: the int code, or the compiled w (cfunc)
 ESTIMATORS: Mapping[str, Estimator] = MappingProxyType(_REGISTRY)
+
+
+def _compile_weight(entry: Estimator):
+    """The cfunc of a weight entry's w, checked finite and >= 0 on a grid of rho at the defaults."""
+    py = entry.w.py_func if isinstance(entry.w, CPUDispatcher) else entry.w
+    try:
+        handle = cfunc(WEIGHT_SIGNATURE, error_model="numpy")(py)  # 1/0 -> inf: a cfunc cannot raise
+    except Exception as exc:  # Numba's typing errors are many classes
+        raise ValueError(f"w of estimator {entry.name!r} must be a Numba-compilable w(rho, params) -> float "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+    grid = np.linspace(0.0, 1.0, 101)
+    out = np.empty_like(grid)
+    weights_many(handle, grid, kernel_params("weight", _validated(entry, {})), out)
+    if not np.all(np.isfinite(out) & (out >= 0.0)):
+        raise ValueError(f"w of estimator {entry.name!r} must be finite and >= 0 on [0, 1]")
+    return handle
 
 
 def register(entry: Estimator) -> Estimator:
     """Add an estimator; a second entry under an existing name or code raises ``ValueError``."""
+    if not isinstance(entry, Estimator):
+        raise ValueError(f"entry must be an Estimator; got {type(entry).__name__}")
     if entry.name in _REGISTRY:
         raise ValueError(f"estimator name {entry.name!r} is already registered")
-    if any(e.code == entry.code for e in _REGISTRY.values()):
+    if entry.code is not None and any(e.code == entry.code for e in _REGISTRY.values()):
         raise ValueError(f"estimator code {entry.code} is already registered")
+    handle = entry.code
+    if entry.family == "weight" and entry.code is None:
+        handle = _compile_weight(entry)
     _REGISTRY[entry.name] = entry
+    _HANDLES[entry.name] = handle
     return entry
 
 
-def _omega_one(rho, g, params):
-    return np.ones_like(rho)
+def unregister(name: str) -> Estimator:
+    """Remove a registered entry and return it (``ValueError`` for an unknown name)."""
+    entry = _entry(name)
+    del _REGISTRY[name], _HANDLES[name]
+    return entry
 
 
-def _omega_rloo(rho, g, params):
-    if g < 2:
-        raise ValueError("group_size must be >= 2 for rloo's prompt weight G/(G-1)")
-    return np.full_like(rho, g / (g - 1.0))
+@contextlib.contextmanager
+def registered(*entries: Estimator):
+    """Register ``entries`` for the duration of a ``with`` block (tests, experiments)."""
+    done = []
+    try:
+        for e in entries:
+            done.append(register(e).name)
+        yield entries
+    finally:
+        for name in done:
+            if _REGISTRY.get(name) is not None:
+                unregister(name)
 
 
-def _omega_grpo(rho, g, params):
-    if g - params[P_DDOF] <= 0:
-        raise ValueError(f"group_size must be > ddof = {params[P_DDOF]:g} for grpo's prompt weight")
-    std = np.sqrt(rho * (1.0 - rho) * g / (g - params[P_DDOF]))  # std of a binary group
-    return 1.0 / (np.maximum(std, params[P_STD_FLOOR]) + params[P_EPS])
+def names(family: str | None = None) -> list[str]:
+    """Sorted registry names, optionally of one family (figures and tests never hard-code lists).
+
+    >>> names("weight")
+    ['linear_r', 'plateau_r', 'sqrt_r', 'uniform_r']
+    """
+    if family is not None:
+        check_choice("family", family, FAMILIES)
+    return sorted(n for n, e in _REGISTRY.items() if family is None or e.family == family)
 
 
-def _omega_from_w(rho, g, params, w_population):
-    """omega = w / (rho (1 - rho)): finite inside (0, 1), inf at the ends where w(0) or w(1) > 0."""
-    w = w_population(rho, params)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(rho * (1.0 - rho) > 0, w / (rho * (1.0 - rho)), np.inf)
+class FamilyView(Sequence):
+    """Live, read-only sequence of the registry names of ``families`` (registration order), after
+    the fixed names ``include``: an entry registered later appears at once. For module-level
+    method lists (figures) that must follow the registry; a copy (``copy``, ``deepcopy``,
+    ``dataclasses.asdict``) is a plain tuple snapshot, so configs stay JSON-able.
+
+    >>> tuple(FamilyView("weight", include=("grpo",)))
+    ('grpo', 'linear_r', 'sqrt_r', 'uniform_r', 'plateau_r')
+    """
+
+    def __init__(self, *families: str, include=()):
+        self._families = tuple(check_choice("family", f, FAMILIES) for f in families)
+        self._include = tuple(include)
+
+    def _names(self) -> tuple:
+        inc = self._include
+        return inc + tuple(n for n, e in _REGISTRY.items() if e.family in self._families and n not in inc)
+
+    def __getitem__(self, i):
+        return self._names()[i]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __eq__(self, other) -> bool:
+        return tuple(self) == (tuple(other) if isinstance(other, (tuple, list, FamilyView)) else other)
+
+    __hash__ = object.__hash__
+
+    def __copy__(self):
+        return self._names()
+
+    def __deepcopy__(self, memo):
+        return self._names()
+
+    def __repr__(self) -> str:
+        return repr(self._names())
 
 
-@njit(cache=True)
-def _w_asym_many(code, rho, rho_star, out):
-    for i in range(rho.shape[0]):
-        out[i] = _w_asym(code, rho[i], rho_star)
+# ----------------------------------------------------------------------------------------------
+# Options -> kernel parameters (one generic validation; one parameter rule per family).
+# ----------------------------------------------------------------------------------------------
+def _entry(name) -> Estimator:
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"estimator name must be one of {sorted(_REGISTRY)}; got {name!r}")
+    return _REGISTRY[name]
 
 
-def _w_asym_population(code):
-    """w(rho, params) over arrays, from the very kernel ``advantage_row`` uses (one definition)."""
-    def w(rho, params):
-        flat = np.ascontiguousarray(rho, dtype=np.float64).ravel()
-        out = np.empty_like(flat)
-        _w_asym_many(code, flat, params[P_RHO_STAR], out)
-        return out.reshape(np.shape(rho)) if np.ndim(rho) else float(out[0])
-    return w
-
-
-_w_linear, _w_sqrt, _w_uniform, _w_plateau = (_w_asym_population(c) for c in (LINEAR_R, SQRT_R, UNIFORM_R,
-                                                                               PLATEAU_R))
-
-
-def _w_parabola(rho, params):
-    return rho * (1.0 - rho)
-
-
-def _w_semicircle(rho, params):
-    return np.sqrt(rho * (1.0 - rho))
-
-
-_GRPO_OPTIONS = {"convention": "verl", "ddof": None, "eps": None, "std_floor": None, "singleton": None}
-_CENTRED_OPTIONS = {"singleton": "raw"}
-_B = "paper B (asymmetric prompt weighting)"
-for _entry in (
-    Estimator("reinforce", REINFORCE, "A_i = r_i", "Williams 1992", {}, _omega_one, _w_parabola,
-              centered=False, shift_invariant=False),
-    Estimator("dr_grpo", DR_GRPO, "A_i = r_i - mean(r)", "Dr.GRPO (Liu et al. 2025)",
-              _CENTRED_OPTIONS, _omega_one, _w_parabola, symmetric_weight=True),
-    Estimator("rloo", RLOO, "A_i = r_i - mean_{j!=i} r_j", "Kool et al. 2019; Ahmadian et al. 2024",
-              _CENTRED_OPTIONS, _omega_rloo, _w_parabola, symmetric_weight=True),
-    Estimator("grpo", GRPO, "A_i = (r_i - mean(r)) / (max(std(r), floor) + eps)",
-              "DeepSeekMath (Shao et al. 2024); verl/TRL/OpenRLHF presets", _GRPO_OPTIONS,
-              _omega_grpo, _w_semicircle, scale_invariant=True, homogeneous=False, symmetric_weight=True),
-    Estimator("dapo", DAPO, "grpo advantages; keep = not all rewards equal",
-              "DAPO (Yu et al. 2025), verl-recipe dynamic sampling", _GRPO_OPTIONS, _omega_grpo,
-              _w_semicircle, scale_invariant=True, homogeneous=False, symmetric_weight=True,
-              filters_groups=True),
-    Estimator("linear_r", LINEAR_R, "w(rho) = 1 - rho; omega = 1/rho", f"{_B} [V]", {},
-              partial(_omega_from_w, w_population=_w_linear), _w_linear, centered=False, shift_invariant=False,
-              homogeneous=False, unit_interval=True),
-    Estimator("sqrt_r", SQRT_R, "w(rho) = sqrt(1 - rho); omega = 1/(rho sqrt(1 - rho))", f"{_B} [R]",
-              {}, partial(_omega_from_w, w_population=_w_sqrt), _w_sqrt, centered=False,
-              shift_invariant=False, homogeneous=False, unit_interval=True),
-    Estimator("uniform_r", UNIFORM_R, "w(rho) = 1; omega = 1/(rho (1 - rho))", f"{_B} [R]", {},
-              partial(_omega_from_w, w_population=_w_uniform), _w_uniform, centered=False,
-              shift_invariant=False, homogeneous=False, unit_interval=True),
-    Estimator("plateau_r", PLATEAU_R, "w(rho) = min(1, (1 - rho)/(1 - rho_star))", f"{_B} [R]",
-              {"rho_star": 0.5}, partial(_omega_from_w, w_population=_w_plateau), _w_plateau,
-              centered=False, shift_invariant=False, homogeneous=False, unit_interval=True),
-    Estimator("kae", KAE, "A_i = r_i - V_hat_i (kernel-smoothed leave-one-out baseline)",
-              "paper C (kernelized advantage estimation) [V]", _kae.OPTIONS, None, _w_parabola,
-              centered=False, filters_groups=False, stateful=True),
-):
-    register(_entry)
+def _validated(entry: Estimator, options: Mapping) -> dict:
+    unknown = set(options) - set(entry.options)
+    if unknown:
+        accepted = {k: o.domain for k, o in entry.options.items()} or "none"
+        raise ValueError(f"unknown option(s) {sorted(unknown)} for estimator {entry.name!r}; accepted: {accepted}")
+    return {k: o.check(k, options.get(k, o.default)) for k, o in entry.options.items()}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -310,7 +312,7 @@ class Spec:
     """A resolved estimator: what the Numba kernels take (``advantage_row(code, r, params, out)``)."""
 
     name: str
-    code: int
+    code: object  # int (built-in kernel) or a weight entry's compiled w
     params: np.ndarray
 
 
@@ -322,62 +324,51 @@ class Estimate:
     keep: np.ndarray
 
 
-def _entry(name) -> Estimator:
-    if name not in _REGISTRY:
-        raise ValueError(f"estimator name must be one of {sorted(_REGISTRY)}; got {name!r}")
-    return _REGISTRY[name]
-
-
 def resolve(name: str, **options) -> Spec:
-    """Validate ``options`` for estimator ``name`` and return its kernel code and parameter vector.
+    """Validate ``options`` for the stateless estimator ``name``; return its kernel handle and params.
 
     grpo/dapo: ``convention`` in {"verl", "trl", "openrlhf"} sets ddof, eps and the singleton rule;
     ``ddof`` (0 or 1), ``eps`` (>= 0), ``std_floor`` (>= 0) and ``singleton`` ("raw" | "zero")
     override single knobs. dr_grpo/rloo: ``singleton``. plateau_r: ``rho_star`` in [0, 1).
+    Every entry's accepted options and their domains: ``ESTIMATORS[name].options``.
     """
     entry = _entry(name)
-    unknown = set(options) - set(entry.options)
-    if unknown:
-        accepted = sorted(entry.options) or "none"
-        raise ValueError(f"unknown option(s) {sorted(unknown)} for estimator {name!r}; accepted: {accepted}")
-    params = np.zeros(N_PARAMS)
-    params[P_DDOF] = 1.0
-    params[P_RHO_STAR] = 0.5
-    if entry.code in (GRPO, DAPO):
-        conv = check_choice("convention", options.get("convention") or "verl", GRPO_CONVENTIONS)
-        merged = {**GRPO_CONVENTIONS[conv], **{k: v for k, v in options.items() if v is not None and k != "convention"}}
-        params[P_DDOF] = check_int("ddof", merged["ddof"], low=0, high=1)
-        params[P_EPS] = check_real("eps", merged["eps"], low=0.0)
-        params[P_STD_FLOOR] = check_real("std_floor", merged["std_floor"], low=0.0)
-        params[P_SINGLETON_ZERO] = check_choice("singleton", merged["singleton"], ("raw", "zero")) == "zero"
-        if params[P_EPS] == 0.0 and params[P_STD_FLOOR] == 0.0:
-            raise ValueError("eps and std_floor must not both be 0 (a near-constant group would divide by ~0)")
-    elif entry.code in (DR_GRPO, RLOO):
-        params[P_SINGLETON_ZERO] = check_choice("singleton", options.get("singleton", "raw"), ("raw", "zero")) == "zero"
-    elif entry.code == PLATEAU_R:
-        params[P_RHO_STAR] = check_real("rho_star", options.get("rho_star", 0.5), low=0.0, high=1.0, open_high=True)
-    return Spec(name, entry.code, params)
+    opts = _validated(entry, options)
+    if entry.stateful:
+        raise ValueError(f"estimator {name!r} is stateful (needs {sorted(entry.needs)}): it has no "
+                         "stateless kernel; call estimate(..., prompt_ids=, step=, state=)")
+    return Spec(name, _HANDLES[name], kernel_params(entry.family, opts))
 
 
-def estimate(name: str, rewards, **options) -> Estimate:
+def estimate(name: str, rewards, *, prompt_ids=None, step=None, state=None, **options) -> Estimate:
     """Advantages and keep-mask for ``rewards`` shaped (num_prompts, group_size).
+
+    Stateless entries ignore ``prompt_ids``, ``step`` and ``state``; a stateful entry raises
+    ``ValueError`` when one it ``needs`` is missing (``state`` comes from :func:`new_state`).
 
     >>> estimate("dapo", [[1, 0, 0, 0], [1, 1, 1, 1]]).keep.tolist()
     [True, False]
     """
     entry = _entry(name)
     if entry.stateful:
+        opts = _validated(entry, options)
         r = check_rewards(rewards, unit_interval=entry.unit_interval)
-        return Estimate(_kae.advantages(r, **options), np.ones(r.shape[0], dtype=np.bool_))
+        given = {"prompt_ids": prompt_ids, "step": step, "state": state}
+        missing = sorted(k for k in entry.needs if given[k] is None)
+        if missing:
+            raise ValueError(f"estimator {name!r} is stateful and needs {missing} "
+                             f"(state=new_state({name!r}, **options), one prompt id per row, step >= 1)")
+        adv = entry.stateful_advantages(r, prompt_ids=prompt_ids, step=step, state=state, **opts)
+        return Estimate(adv, np.ones(r.shape[0], dtype=np.bool_))
     spec = resolve(name, **options)
     r = check_rewards(rewards, unit_interval=entry.unit_interval)
     out = np.empty_like(r)
     keep = np.empty(r.shape[0], dtype=np.bool_)
-    _advantages_batch(spec.code, r, spec.params, out, keep)
+    advantages_batch(spec.code, r, spec.params, out, keep)
     return Estimate(out, keep)
 
 
-def advantages(name: str, rewards, **options) -> np.ndarray:
+def advantages(name: str, rewards, *, prompt_ids=None, step=None, state=None, **options) -> np.ndarray:
     """Advantages (same shape as ``rewards``) of estimator ``name``; see :func:`resolve` for options.
 
     >>> advantages("grpo", [[1, 0, 0, 0]], convention="openrlhf").round(6).tolist()
@@ -385,34 +376,70 @@ def advantages(name: str, rewards, **options) -> np.ndarray:
     >>> advantages("linear_r", [[0, 0, 0, 0]]).tolist()  # an all-fail group still moves
     [[-1.0, -1.0, -1.0, -1.0]]
     """
-    return estimate(name, rewards, **options).advantages
+    return estimate(name, rewards, prompt_ids=prompt_ids, step=step, state=state, **options).advantages
 
 
-def keep_mask(name: str, rewards, **options) -> np.ndarray:
+def keep_mask(name: str, rewards, *, prompt_ids=None, step=None, state=None, **options) -> np.ndarray:
     """Which groups take part in the update: (num_prompts,) bool (all True unless the method filters)."""
-    return estimate(name, rewards, **options).keep
+    return estimate(name, rewards, prompt_ids=prompt_ids, step=step, state=state, **options).keep
 
 
-def prompt_weight(name: str, rho_hat, group_size: int, **options) -> np.ndarray:
-    """Prompt weight omega(rho_hat) so that A_i = omega (r_i - rho_hat) for binary rewards [paper B].
+def new_state(name: str, **options):
+    """A fresh state for estimator ``name``: None for stateless entries, kae's reward history else.
 
-    ``group_size`` enters through rloo's G/(G-1) and grpo's Bessel factor. The asymmetric weights
-    diverge at rho_hat in {0, 1} (returned as inf) while their advantages stay finite.
+    >>> new_state("grpo") is None, type(new_state("kae", capacity=64)).__name__
+    (True, 'KernelHistory')
     """
     entry = _entry(name)
-    if entry.omega is None:
-        raise ValueError(f"estimator {name!r} has no prompt weight omega(rho_hat): its baseline is stateful")
-    g = check_int("group_size", group_size, low=1)
-    rho = check_probabilities("rho_hat", rho_hat)
-    return entry.omega(rho, g, resolve(name, **options).params)
+    opts = _validated(entry, options)
+    return entry.make_state(**opts) if entry.stateful else None
 
 
-def effective_weight(name: str, rho, **options) -> np.ndarray:
-    """Population effective weight w(rho) = omega(rho) rho (1 - rho) (G -> inf, eps -> 0) [paper B].
-
-    >>> effective_weight("grpo", [0.0, 0.5, 1.0]).tolist()
-    [0.0, 0.5, 0.0]
-    """
+def state_from_dict(name: str, data):
+    """Rebuild a state saved with ``state.to_dict()`` (JSON-able; never pickle). Stateless: None."""
     entry = _entry(name)
-    rho = check_probabilities("rho", rho)
-    return np.asarray(entry.w_population(rho, resolve(name, **options).params), dtype=np.float64)
+    if not entry.stateful:
+        if data is not None:
+            raise ValueError(f"estimator {name!r} is stateless: its state must be None; got {type(data).__name__}")
+        return None
+    return entry.load_state(data)
+
+
+# ----------------------------------------------------------------------------------------------
+# The built-in entries.
+# ----------------------------------------------------------------------------------------------
+_SINGLETON = choice_option("raw", ("raw", "zero"))
+_STD_OPTIONS = {"convention": choice_option("verl", tuple(GRPO_CONVENTIONS)),
+                "ddof": int_option(None, low=0, high=1, optional=True),
+                "eps": real_option(None, low=0.0, optional=True),
+                "std_floor": real_option(None, low=0.0, optional=True),
+                "singleton": choice_option(None, ("raw", "zero"), optional=True)}
+_B = "paper B (asymmetric prompt weighting)"
+for _e in (
+    Estimator("reinforce", "raw", "A_i = r_i", "Williams 1992", code=REINFORCE),
+    Estimator("dr_grpo", "centred", "A_i = r_i - mean(r)", "Dr.GRPO (Liu et al. 2025)",
+              {"singleton": _SINGLETON}, code=DR_GRPO),
+    Estimator("rloo", "centred", "A_i = r_i - mean_{j!=i} r_j", "Kool et al. 2019; Ahmadian et al. 2024",
+              {"singleton": _SINGLETON}, code=RLOO, omega=_omega_rloo),
+    Estimator("grpo", "std", "A_i = (r_i - mean(r)) / (max(std(r), floor) + eps)",
+              "DeepSeekMath (Shao et al. 2024); verl/TRL/OpenRLHF presets", _STD_OPTIONS, code=GRPO),
+    Estimator("dapo", "std", "grpo advantages; keep = not all rewards equal",
+              "DAPO (Yu et al. 2025), verl-recipe dynamic sampling", _STD_OPTIONS, code=DAPO,
+              filters_groups=True),
+    Estimator("linear_r", "weight", "w(rho) = 1 - rho; omega = 1/rho", f"{_B} [V]", code=LINEAR_R,
+              w=w_linear, shapes=lambda p: SHAPES["linear"]),
+    Estimator("sqrt_r", "weight", "w(rho) = sqrt(1 - rho); omega = 1/(rho sqrt(1 - rho))", f"{_B} [R]",
+              code=SQRT_R, w=w_sqrt, shapes=lambda p: SHAPES["sqrt"]),
+    Estimator("uniform_r", "weight", "w(rho) = 1; omega = 1/(rho (1 - rho))", f"{_B} [R]", code=UNIFORM_R,
+              w=w_uniform, shapes=lambda p: SHAPES["uniform"]),
+    Estimator("plateau_r", "weight", "w(rho) = min(1, (1 - rho)/(1 - rho_star))", f"{_B} [R]",
+              {"rho_star": real_option(0.5, low=0.0, high=1.0, open_high=True)}, code=PLATEAU_R,
+              w=w_plateau, shapes=lambda p: plateau_shapes(p[P_RHO_STAR]), kinks=lambda p: (p[P_RHO_STAR],)),
+    Estimator("kae", "stateful", "A_i = r_i - V_hat_i (kernel-smoothed leave-one-out baseline)",
+              "paper C (kernelized advantage estimation) [V]", _kae.OPTIONS, code=KAE, needs=NEEDS,
+              stateful_advantages=_kae.advantages, make_state=_kae.new_history,
+              load_state=_kae.KernelHistory.from_dict),
+):
+    register(_e)
+
+_advantages_batch = advantages_batch  # the name simulate/ and theory.bench used before v2

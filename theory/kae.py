@@ -15,10 +15,11 @@ Choices the notes leave open [R], stated here:
 - The history is a ring buffer of ``capacity`` entries per prompt (the oldest are overwritten);
   the triangular kernel only reads the last fraction h of training anyway.
 
-Use (the registry passes these options through ``advantages("kae", rewards, ...)``)::
+Use (through the registry; the history is the entry's state, JSON round-trip, never pickled)::
 
-    hist = KernelHistory()
-    A = advantages("kae", rewards, prompt_ids=ids, step=i, history=hist, bandwidth=0.2)
+    hist = new_state("kae", capacity=4096)
+    A = advantages("kae", rewards, prompt_ids=ids, step=i, state=hist, bandwidth=0.2)
+    saved = hist.to_dict(); hist = state_from_dict("kae", saved)
 """
 
 from __future__ import annotations
@@ -26,14 +27,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from theory.checks import check_choice, check_int, check_real
+from theory.checks import (as_real_array, bool_option, check_int, choice_option, int_option,
+                           real_option)
 
-__all__ = ["KernelHistory", "kae_row", "OPTIONS", "advantages"]
+__all__ = ["KernelHistory", "kae_row", "OPTIONS", "advantages", "new_history"]
 
 TRIANGULAR, EXPONENTIAL = 0, 1
 KERNELS = {"triangular": TRIANGULAR, "exponential": EXPONENTIAL}
-OPTIONS = {"prompt_ids": None, "step": None, "history": None, "bandwidth": 0.2,
-           "kernel": "triangular", "decay": 0.5, "update": True}
+#: The registry entry's options and domains (validated by theory.estimators before any call here).
+#: ``capacity`` sizes a new history (new_state); estimate() accepts and ignores it.
+OPTIONS = {"bandwidth": real_option(0.2, low=0.0, open_low=True),
+           "kernel": choice_option("triangular", tuple(KERNELS)),
+           "decay": real_option(0.5, low=0.0, high=1.0, open_low=True, open_high=True),
+           "update": bool_option(True),
+           "capacity": int_option(4096, low=1)}
+_FORMAT = "theory.kae.KernelHistory/1"
 
 
 @njit(cache=True)
@@ -98,19 +106,70 @@ class KernelHistory:
     def __len__(self) -> int:
         return len(self._slot)
 
+    def to_dict(self) -> dict:
+        """JSON-able snapshot (ids, and per prompt its filled ring-buffer entries and push count).
 
-def advantages(rewards: np.ndarray, *, prompt_ids=None, step=None, history=None, bandwidth=0.2,
-               kernel="triangular", decay=0.5, update=True) -> np.ndarray:
-    """KAE advantages of validated ``rewards`` (P, G); pushes the rewards into ``history`` if ``update``."""
-    if history is None or not isinstance(history, KernelHistory):
-        raise ValueError("history must be a theory.kae.KernelHistory (the per-prompt reward state)")
+        Prompt ids must be ints or strings (JSON keys of a training run's prompt pool).
+        """
+        ids = list(self._slot)
+        for pid in ids:
+            if isinstance(pid, bool) or not isinstance(pid, (int, str)):
+                raise ValueError(f"prompt ids must be int or str to serialise a KernelHistory; got {pid!r}")
+        rows = [self._slot[pid] for pid in ids]
+        fill = [int(min(self.count[s], self.capacity)) for s in rows]
+        return {"format": _FORMAT, "capacity": self.capacity, "ids": ids,
+                "count": [int(self.count[s]) for s in rows],
+                "iters": [self.iters[s, :n].tolist() for s, n in zip(rows, fill)],
+                "rewards": [self.rewards[s, :n].tolist() for s, n in zip(rows, fill)]}
+
+    @classmethod
+    def from_dict(cls, data) -> "KernelHistory":
+        """Inverse of :meth:`to_dict`; ``ValueError`` naming the field for anything malformed."""
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise ValueError(f"state must be a dict written by KernelHistory.to_dict (format {_FORMAT!r})")
+        hist = cls(check_int("state capacity", data.get("capacity"), low=1))
+        ids, count, iters, rewards = (data.get(k) for k in ("ids", "count", "iters", "rewards"))
+        if not all(isinstance(x, list) for x in (ids, count, iters, rewards)) or not (
+                len(ids) == len(count) == len(iters) == len(rewards)):
+            raise ValueError("state ids, count, iters and rewards must be lists of equal length")
+        if len(set(ids)) != len(ids):
+            raise ValueError("state ids must be distinct")
+        for pid, c, it, rw in zip(ids, count, iters, rewards):
+            c = check_int("state count", c, low=0)
+            n = min(c, hist.capacity)
+            it = as_real_array("state iters", it)
+            rw = as_real_array("state rewards", rw)
+            if it.shape != (n,) or rw.shape != (n,) or not (np.all(np.isfinite(it)) and np.all(np.isfinite(rw))):
+                raise ValueError(f"state of prompt {pid!r} must hold min(count, capacity) = {n} finite entries")
+            s = hist.slot(pid)
+            hist.iters[s, :n], hist.rewards[s, :n], hist.count[s] = it, rw, c
+        return hist
+
+
+def new_history(*, capacity=4096, **_options) -> KernelHistory:
+    """The entry's ``make_state``: an empty history (the other options do not shape it)."""
+    return KernelHistory(capacity)
+
+
+def advantages(rewards: np.ndarray, *, prompt_ids, step, state, bandwidth=0.2, kernel="triangular",
+               decay=0.5, update=True, capacity=None) -> np.ndarray:
+    """KAE advantages of validated ``rewards`` (P, G); pushes the rewards into ``state`` if ``update``.
+
+    Options arrive validated by the registry; ``capacity`` belongs to the state (ignored here).
+    """
+    if not isinstance(state, KernelHistory):
+        raise ValueError("state must be a theory.kae.KernelHistory (new_state('kae') or state_from_dict)")
     step = check_int("step", step, low=1)
-    bandwidth = check_real("bandwidth", bandwidth, low=0.0, open_low=True)
-    code = KERNELS[check_choice("kernel", kernel, KERNELS)]
-    decay = check_real("decay", decay, low=0.0, high=1.0, open_low=True, open_high=True)
-    ids = list(range(rewards.shape[0])) if prompt_ids is None else list(np.asarray(prompt_ids).tolist())
-    if len(ids) != rewards.shape[0]:
-        raise ValueError(f"prompt_ids must have one id per row of rewards ({rewards.shape[0]}); got {len(ids)}")
+    code = KERNELS[kernel]
+    ids = np.asarray(prompt_ids).tolist() if not isinstance(prompt_ids, (list, tuple)) else list(prompt_ids)
+    if not isinstance(ids, list) or len(ids) != rewards.shape[0]:
+        raise ValueError(f"prompt_ids must have one id per row of rewards ({rewards.shape[0]}); got {ids!r}")
+    for pid in ids:
+        try:
+            hash(pid)
+        except TypeError:
+            raise ValueError(f"prompt_ids must be hashable ids (int or str); got {pid!r}") from None
+    history = state
     out = np.empty_like(rewards)
     for p, pid in enumerate(ids):
         s = history.slot(pid)

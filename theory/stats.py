@@ -9,18 +9,45 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as _st
 
-from theory.checks import check_int, check_real
+from theory.checks import as_real_array, check_int, check_real
 
-__all__ = ["mean_se", "bootstrap_ci", "wilson_ci", "fit_line", "Fit"]
+__all__ = ["mean_se", "mean_ci", "finite_mean_se", "bootstrap_ci", "wilson_ci", "fit_line", "Fit"]
 
 
 def mean_se(x) -> tuple[float, float]:
     """Sample mean and its standard error s / sqrt(n) (ddof = 1; se = 0 for n = 1)."""
-    x = np.asarray(x, dtype=np.float64).ravel()
+    x = as_real_array("x", x).ravel()
     if x.size == 0:
         raise ValueError("x must hold at least one value")
     se = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else 0.0
     return float(x.mean()), se
+
+
+def mean_ci(x, *, level: float = 0.95) -> tuple[float, float, float]:
+    """Sample mean and its Student-t interval: m -+ t_{(1+level)/2, n-1} s / sqrt(n), n >= 2.
+
+    >>> [round(v, 3) for v in mean_ci([1.0, 2.0, 3.0])]
+    [2.0, -0.484, 4.484]
+    """
+    level = check_real("level", level, low=0.0, high=1.0, open_low=True, open_high=True)
+    x = np.asarray(x, dtype=np.float64).ravel()
+    if x.size < 2:
+        raise ValueError(f"x must hold at least two values for a t-interval; got {x.size}")
+    m = x.mean()
+    se = x.std(ddof=1) / np.sqrt(x.size)
+    t = _st.t.ppf(0.5 + level / 2.0, x.size - 1)
+    return float(m), float(m - t * se), float(m + t * se)
+
+
+def finite_mean_se(x) -> dict:
+    """Mean and standard error over the finite entries of ``x`` (e.g. times to a target, inf where
+    the target was missed): ``{"mean", "se", "missed"}``; mean is None when nothing is finite, se
+    None with fewer than two finite values."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    ok = np.isfinite(x)
+    return {"mean": float(x[ok].mean()) if ok.any() else None,
+            "se": float(x[ok].std(ddof=1) / np.sqrt(ok.sum())) if ok.sum() > 1 else None,
+            "missed": int((~ok).sum())}
 
 
 def bootstrap_ci(samples, statistic=np.mean, *, n_boot: int = 2000, level: float = 0.95, seed: int = 0,
@@ -77,7 +104,7 @@ def fit_line(x, y, *, level: float = 0.95) -> Fit:
 
     For a log-log slope pass ``np.log(x), np.log(y)``.
     """
-    x = np.asarray(x, dtype=np.float64).ravel()
+    x = as_real_array("x", x).ravel()
     y = np.asarray(y, dtype=np.float64).ravel()
     if x.size != y.size or x.size < 3:
         raise ValueError(f"x and y must have the same length >= 3; got {x.size} and {y.size}")

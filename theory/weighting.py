@@ -21,8 +21,11 @@ Model (population limit G -> inf, binary reward, one prompt, KL-proximal update)
 Then T = (f(rho1) - f(rho0)) / (B eta) * int cost(rho) drho / w(rho), and by Cauchy-Schwarz
 T >= (int sqrt(cost / (rho (1 - rho))) drho)^2 / (B eta) with equality iff
 omega ~ sqrt(cost / (rho (1 - rho))): GRPO for regular time, Sqrt-R for effective time [V results,
-R derivation]. Closed forms: see :data:`_SHAPES`. Finite-group corrections: theory.weighting_finite.
-Figures: ``rlvr-lab reproduce --only weighting``.
+R derivation]. Closed forms: each registry entry's ``shapes`` (theory.weighting_shapes); an entry
+without them (e.g. a weighting registered at run time) gets the quadrature fallback: f, R and E
+become integrals of omega, 1/w and 1/(rho w) from rho = 1/2 (log-substituted adaptive quadrature,
+relative tolerance 1e-11), so every function here works for any registered weighting.
+Finite-group corrections: theory.weighting_finite. Figures: ``rlvr-lab reproduce --only weighting``.
 """
 
 from __future__ import annotations
@@ -31,64 +34,42 @@ import math
 
 import numpy as np
 from scipy import integrate
-from scipy.special import logit, xlogy
 
-from theory.checks import check_choice, check_probability, check_real
-from theory.estimators import ESTIMATORS, P_RHO_STAR, effective_weight, resolve
+from theory.checks import as_real_array, check_choice, check_int, check_probability, check_real
+from theory.estimators import ESTIMATORS, FamilyView, effective_weight, resolve, weight_shapes
+from theory.weighting_shapes import SHAPES, F as _F
 
 __all__ = ["WEIGHTINGS", "CLOCKS", "population_omega", "surrogate", "budget_scale", "time_to_target",
            "time_for_weight", "optimal_weight", "lower_bound", "recursion_path", "recursion_time"]
 
 #: Every registry entry that is a prompt weighting (kae has a stateful baseline, no omega).
-WEIGHTINGS = tuple(name for name, e in ESTIMATORS.items() if e.omega is not None)
+#: A live view (theory.estimators.FamilyView): a weighting registered at run time appears at once.
+WEIGHTINGS = FamilyView("raw", "centred", "std", "weight")
 #: Named clocks as per-update costs (a, b) in cost = a + b / rho  [R].
 CLOCKS = {"regular": (1.0, 0.0), "effective": (0.0, 1.0)}
 
 
-def _F(rho):
-    """F(rho) = log[(1 - sqrt(1-rho)) / (1 + sqrt(1-rho))] = log rho - 2 log(1 + sqrt(1-rho))."""
-    return np.log(rho) - 2.0 * np.log1p(np.sqrt(1.0 - rho))
-
-
-def _plateau(rs):
-    """Antiderivatives for w = min(1, (1-rho)/(1-rs)); constants chosen so rs -> 0 stays finite."""
-    q = 1.0 - rs
-    c_f = -xlogy(rs, rs) / q - np.log1p(-rs)  # logit(rs) - log(rs)/q
-    c_e = xlogy(rs, rs) + xlogy(q, q)
-
-    def f(r):
-        return np.where(r <= rs, logit(r), np.log(r) / q + c_f)
-
-    def reg(r):
-        return np.where(r <= rs, r, rs - q * (np.log1p(-r) - np.log1p(-rs)))
-
-    def eff(r):
-        return np.where(r <= rs, np.log(r), q * logit(r) + c_e)
-    return f, reg, eff
-
-
-# shape -> (f with f' = omega, R with R' = 1/w, E with E' = 1/(rho w)); plateau built per rho_star.
-_SHAPES = {
-    "parabola": (lambda r: r, logit, lambda r: logit(r) - 1.0 / r),
-    "semicircle": (lambda r: 2.0 * np.arcsin(np.sqrt(r)), lambda r: 2.0 * np.arcsin(np.sqrt(r)),
-                   lambda r: -2.0 * np.sqrt((1.0 - r) / r)),
-    "linear": (np.log, lambda r: -np.log1p(-r), logit),
-    "sqrt": (_F, lambda r: -2.0 * np.sqrt(1.0 - r), _F),
-    "uniform": (logit, lambda r: r, np.log),
-}
-_SHAPE_OF = {"reinforce": "parabola", "dr_grpo": "parabola", "rloo": "parabola", "grpo": "semicircle",
-             "dapo": "semicircle", "linear_r": "linear", "sqrt_r": "sqrt", "uniform_r": "uniform"}
-
-
 def _check_name(name):
-    return check_choice("name", name, WEIGHTINGS)
+    return check_choice("name", name, tuple(WEIGHTINGS))
 
 
 def _antiderivatives(name, options):
-    if name == "plateau_r":
-        return _plateau(resolve(name, **options).params[P_RHO_STAR])
-    resolve(name, **options)  # validates options
-    return _SHAPES[_SHAPE_OF[name]]
+    """(f, R, E) of the entry's closed forms, or the quadrature fallback (module docstring)."""
+    shapes = weight_shapes(name, **options)  # validates options
+    if shapes is not None:
+        return shapes
+    omega = _fast_omega(name, options)
+    kinks = _kinks(name, options)
+
+    def anti(g):
+        def h(r):
+            r = np.asarray(r, dtype=np.float64)
+            out = np.array([_quad_log(g, 0.5, x, kinks) if x >= 0.5 else -_quad_log(g, x, 0.5, kinks)
+                            for x in r.ravel()])
+            return out.reshape(r.shape)
+        return h
+    w = lambda r: omega(r) * r * (1.0 - r)
+    return anti(omega), anti(lambda r: 1.0 / w(r)), anti(lambda r: 1.0 / (r * w(r)))
 
 
 def _check_cost(clock):
@@ -123,7 +104,7 @@ def population_omega(name: str, rho, **options) -> np.ndarray:
     4.0
     """
     _check_name(name)
-    rho = np.asarray(rho, dtype=np.float64)
+    rho = as_real_array("rho", rho)
     if np.any(~((rho > 0.0) & (rho < 1.0))):
         raise ValueError("rho must lie in (0, 1) for the population prompt weight")
     return effective_weight(name, rho, **options) / (rho * (1.0 - rho))
@@ -131,9 +112,16 @@ def population_omega(name: str, rho, **options) -> np.ndarray:
 
 def _fast_omega(name, options):
     """omega(rho) for scalar rho in (0, 1) without per-call validation (the registry's own w)."""
-    w = ESTIMATORS[name].w_population
-    params = resolve(name, **options).params
-    return lambda r: float(w(r, params)) / (r * (1.0 - r))
+    w = _population_w_fn(name, options)
+    return lambda r: w(r) / (r * (1.0 - r))
+
+
+def _population_w_fn(name, options):
+    """Scalar w(rho) of a stateless entry: its kernel weight (weight family) or its family's."""
+    from theory.estimators import _population_w  # the registry's one population-weight rule
+    spec = resolve(name, **options)
+    entry = ESTIMATORS[name]
+    return lambda r: float(_population_w(entry, spec.code, np.float64(r), spec.params))
 
 
 def surrogate(name: str, rho, **options) -> np.ndarray:
@@ -147,7 +135,7 @@ def surrogate(name: str, rho, **options) -> np.ndarray:
     1.570796
     """
     _check_name(name)
-    rho = np.asarray(rho, dtype=np.float64)
+    rho = as_real_array("rho", rho)
     if np.any(~((rho > 0.0) & (rho < 1.0))):
         raise ValueError("rho must lie in (0, 1) for the surrogate")
     return np.asarray(_antiderivatives(name, options)[0](rho), dtype=np.float64)
@@ -194,9 +182,8 @@ def time_to_target(name: str, rho0: float, rho1: float, clock="regular", *, budg
 
 
 def _kinks(name, options):
-    if name == "plateau_r":
-        return (float(resolve(name, **options).params[P_RHO_STAR]),)
-    return ()
+    kinks = ESTIMATORS[name].kinks
+    return tuple(float(k) for k in kinks(resolve(name, **options).params)) if kinks is not None else ()
 
 
 def _quad_log(g, rho0, rho1, kinks=()):
@@ -217,6 +204,8 @@ def time_for_weight(omega, rho0: float, rho1: float, clock="regular", *, budget:
     >>> round(time_for_weight(lambda r: 1.0 / np.sqrt(r * (1 - r)), 0.01, 0.9), 2)
     5.28
     """
+    if not callable(omega):
+        raise ValueError(f"omega must be a callable omega(rho) > 0 on (rho0, rho1); got {type(omega).__name__}")
     rho0, rho1 = _check_interval(rho0, rho1)
     a, b = _check_cost(clock)
     budget = check_real("budget", budget, low=0.0, open_low=True)
@@ -237,7 +226,7 @@ def optimal_weight(rho, cost=(1.0, 0.0), *, rho0: float | None = None, rho1: flo
     2.0
     """
     a, b = _check_cost(cost)
-    rho = np.asarray(rho, dtype=np.float64)
+    rho = as_real_array("rho", rho)
     if np.any(~((rho > 0.0) & (rho < 1.0))):
         raise ValueError("rho must lie in (0, 1) for the optimal weight")
     shape = np.sqrt((a + b / rho) / (rho * (1.0 - rho)))
@@ -266,7 +255,7 @@ def lower_bound(rho0: float, rho1: float, clock="regular", *, budget: float = 1.
     eta = check_real("eta", eta, low=0.0, open_low=True)
     method = check_choice("method", method, ("closed", "quad"))
     if method == "closed" and isinstance(clock, str):
-        anti = _SHAPES["semicircle"][0] if clock == "regular" else _F
+        anti = SHAPES["semicircle"][0] if clock == "regular" else _F
         root = anti(rho1) - anti(rho0)
     else:
         root = _quad_log(lambda r: np.sqrt((a + b / r) / (r * (1.0 - r))), rho0, rho1)
@@ -285,13 +274,15 @@ def recursion_path(name: str, rho0: float, n_steps: int, step: float, *, scale: 
     """
     _check_name(name)
     rho = check_probability("rho0", rho0, open_low=True, open_high=True)
-    out = np.empty(int(n_steps) + 1)
+    n_steps = check_int("n_steps", n_steps, low=0)
+    eta = check_real("step", step, low=0.0, open_low=True) * check_real("scale", scale, low=0.0, open_low=True)
+    out = np.empty(n_steps + 1)
     out[0] = rho
     ell = np.log(rho) - np.log1p(-rho)
     omega = _fast_omega(name, options)
-    for t in range(int(n_steps)):
+    for t in range(n_steps):
         if 0.0 < rho < 1.0:
-            ell += step * scale * omega(rho)
+            ell += eta * omega(rho)
             rho = float(1.0 / (1.0 + np.exp(-ell)))
         out[t + 1] = rho
     return out
@@ -307,6 +298,7 @@ def recursion_time(name: str, rho0: float, rho1: float, step: float, *, budget: 
     """
     rho0, rho1 = _check_interval(rho0, rho1)
     step = check_real("step", step, low=0.0, open_low=True)
+    max_steps = check_int("max_steps", max_steps, low=1)
     k = budget_scale(name, rho0, rho1, budget, **options)
     rho, ell, t, eff = rho0, np.log(rho0) - np.log1p(-rho0), 0, 0.0
     omega = _fast_omega(name, options)

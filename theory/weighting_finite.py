@@ -31,7 +31,7 @@ import numpy as np
 from scipy.stats import binom
 
 from theory.checks import check_int, check_probability, check_real
-from theory.estimators import estimate
+from theory.estimators import ESTIMATORS, estimate
 from theory.weighting import _check_interval, _check_name, budget_scale
 
 __all__ = ["group_terms", "finite_group_drift", "expected_responses", "finite_group_time"]
@@ -47,15 +47,16 @@ def group_terms(name: str, rho: float, group_size: int, **options) -> tuple[np.n
     _check_name(name)
     rho = check_probability("rho", rho)
     g = check_int("group_size", group_size, low=1)
-    m_ar, m_a, keep = _moments(name, g, tuple(sorted(options.items())))
+    # keyed on the entry object, not its name: a name re-registered at run time is a new entry
+    m_ar, m_a, keep = _moments(ESTIMATORS[name], g, tuple(sorted(options.items())))
     return m_ar - rho * m_a, keep  # (G+1,) each
 
 
 @lru_cache(maxsize=256)
-def _moments(name, g, options):
+def _moments(entry, g, options):
     """Row means of A_i r_i and of A_i over the G+1 canonical groups (k ones, then zeros)."""
     rows = (np.arange(g)[None, :] < np.arange(g + 1)[:, None]).astype(np.float64)  # (G+1, G)
-    est = estimate(name, rows, **dict(options))
+    est = estimate(entry.name, rows, **dict(options))
     m_ar, m_a = (est.advantages * rows).mean(axis=1), est.advantages.mean(axis=1)
     for arr in (m_ar, m_a, est.keep):
         arr.flags.writeable = False

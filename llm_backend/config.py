@@ -1,0 +1,368 @@
+"""Typed configurations of the real-model entry points: one definition of every option and default.
+
+Each entry point takes one config; the command line (``rlvr_lab/options.py``) is generated from
+these dataclasses, so a field's type, default and help text live here only:
+
+- :class:`ModelConfig` (name, dtype, device) and :class:`SamplingConfig` (temperature, top-p,
+  batch size, seed): shared by every measurement and by training;
+- :class:`TaskConfig`: task, difficulty options, prompts N, group G, horizon H;
+- :class:`XiConfig`, :class:`PplConfig`, :class:`WeightsConfig`: the measurements
+  (``rlvr-lab llm xi|ppl|weights``), each a model + task + sampling config and its own fields;
+- :class:`TrainConfig` (``llm_backend.trainer``): training, flat because its ``config.json`` is the resume
+  contract of existing run directories (its ``model_config`` / ``sampling_config`` give the typed
+  views).
+
+Field metadata: ``help`` (the option's help text), optionally ``flag`` (the option name when it
+differs from the field's), ``required``. ``validate()`` checks every field (the estimator options
+through the registry itself, output paths for writability) and raises ``ValueError`` naming the
+parameter and its valid range, before any model is loaded.
+
+Example::
+
+    >>> cfg = XiConfig(model=ModelConfig(name="tiny"), out="/tmp/xi.json").validate()
+    >>> cfg.task.horizon, cfg.model.dtype
+    (80, 'float32')
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+
+from theory.checks import check_choice, check_int, check_probability, check_real
+from theory.estimators import ESTIMATORS, effective_weight
+
+__all__ = ["ModelConfig", "SamplingConfig", "TaskConfig", "XiConfig", "PplConfig", "WeightsConfig", "TrainConfig",
+           "opt", "check_model_name", "check_device", "check_output_file", "check_output_dir", "check_input_file", "config_dict"]
+
+DTYPES = ("float32", "bfloat16", "auto")  # models.DTYPES (kept here so validation needs no torch)
+AGGREGATIONS = ("token-mean", "seq-mean-token-mean", "constant")  # policy_loss.AGGREGATIONS
+BUILTIN = ("smollm2-135m", "tiny")  # models.BUILTIN
+
+
+def opt(default=None, help: str = "", *, factory=None, **meta):  # noqa: A002 - the option's help text
+    """A dataclass field with its command-line help (``metadata``)."""
+    md = {"help": help, **meta}
+    if factory is not None:
+        return field(default_factory=factory, metadata=md)
+    return field(default=default, metadata=md)
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths, checked before any work
+# ---------------------------------------------------------------------------------------------
+def _first_existing(path: Path) -> Path:
+    p = path
+    while not p.exists():
+        if p.parent == p:
+            break
+        p = p.parent
+    return p
+
+
+def check_output_file(name: str, path) -> Path:
+    """``path`` can be written as a file: not a directory, and its nearest existing ancestor is a
+    writable directory (missing parents are created later)."""
+    if path is None or str(path).strip() == "":
+        raise ValueError(f"{name} must be a file path; got an empty path")
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise ValueError(f"{name} must be a file path, not a directory; got {str(path)!r}")
+    anc = _first_existing(p.parent)
+    if not anc.is_dir():
+        raise ValueError(f"{name} cannot be created: {str(anc)!r} is not a directory (path {str(path)!r})")
+    if not os.access(anc, os.W_OK):
+        raise ValueError(f"{name} cannot be created: directory {str(anc)!r} is not writable")
+    return p
+
+
+def check_output_dir(name: str, path) -> Path:
+    """``path`` is an existing directory or can be created as one (no file in the way)."""
+    if path is None or str(path).strip() == "":
+        raise ValueError(f"{name} must be a directory path; got an empty path")
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"{name} must be a directory; {str(path)!r} is a file")
+    anc = _first_existing(p)
+    if not anc.is_dir():
+        raise ValueError(f"{name} cannot be created: {str(anc)!r} is not a directory (path {str(path)!r})")
+    if not os.access(anc, os.W_OK):
+        raise ValueError(f"{name} cannot be created: directory {str(anc)!r} is not writable")
+    return p
+
+
+def check_input_file(name: str, path) -> Path:
+    """``path`` is an existing, readable file."""
+    if path is None or str(path).strip() == "":
+        raise ValueError(f"{name} must be a file path; got an empty path")
+    p = Path(path).expanduser()
+    if not p.is_file():
+        what = "a directory" if p.is_dir() else "missing"
+        raise ValueError(f"{name} must be an existing file; {str(path)!r} is {what}")
+    return p
+
+
+def check_device(device: str | None) -> str | None:
+    """``device`` must be None (automatic), "cpu", "cuda" or "cuda:N"; ValueError otherwise."""
+    if device is None or device == "":
+        return None
+    ok = device == "cpu" or device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())
+    if not ok:
+        raise ValueError(f"device must be one of cpu, cuda, cuda:N (or unset for automatic); got {device!r}")
+    return device
+
+
+def check_model_name(name: str) -> str:
+    """A built-in name, an existing local directory, or an ``owner/name`` hub id (local cache only).
+
+    Checked before anything is loaded; a bare unknown name is never sent to the hub.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"model must be one of {list(BUILTIN)}, a local checkpoint directory or a cached "
+                         f"hub id owner/name; got {name!r}")
+    if name in BUILTIN or Path(name).expanduser().is_dir():
+        return name
+    parts = name.split("/")
+    if name.startswith((".", "/", "~")) or len(parts) != 2 or not all(parts):
+        kind = "a path that is not a directory" if ("/" in name or name.startswith((".", "~"))) else \
+            "not a known model name"
+        raise ValueError(f"model must be one of {list(BUILTIN)}, a local checkpoint directory (config.json, "
+                         f"*.safetensors, tokenizer files) or a cached hub id owner/name; {name!r} is {kind}")
+    return name
+
+
+def config_dict(cfg) -> dict:
+    """A config as nested plain dicts (for result files and resume checks)."""
+    out = {}
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        out[f.name] = config_dict(v) if is_dataclass(v) else (list(v) if isinstance(v, tuple) else v)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared pieces
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ModelConfig:
+    """Which model, in which number format, on which device."""
+
+    name: str = opt("smollm2-135m", "smollm2-135m | tiny | local checkpoint directory | cached hub id owner/name",
+                    flag="model")
+    dtype: str = opt("float32", "float32 | bfloat16 | auto (bf16 where the hardware has native bf16 matmuls); "
+                     "one dtype for sampling and training in a run, recorded in every result file",
+                     choices=DTYPES)
+    device: str | None = opt(None, "cpu | cuda | cuda:N (default: cuda when available)")
+
+    def validate(self) -> "ModelConfig":
+        check_model_name(self.name)
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
+        check_device(self.device)
+        return self
+
+
+@dataclass
+class SamplingConfig:
+    """How rollouts are drawn (inverse-CDF sampling with per-row uniforms; ``llm_backend.sampling``)."""
+
+    temperature: float = opt(1.0, "sampling temperature (> 0)")
+    top_p: float = opt(1.0, "nucleus mass in (0, 1]")
+    batch_size: int = opt(64, "rows sampled together (larger fills the cores better; >= 1)")
+    seed: int = opt(0, "seed of problems and sampling (>= 0)")
+
+    def validate(self) -> "SamplingConfig":
+        check_real("temperature", self.temperature, low=0.0, open_low=True)
+        check_real("top_p", self.top_p, low=0.0, high=1.0, open_low=True)
+        check_int("batch_size", self.batch_size, low=1)
+        check_int("seed", self.seed, low=0, high=2**63 - 1)
+        return self
+
+
+@dataclass
+class TaskConfig:
+    """The problems: task, its difficulty options, N prompts x G rollouts to horizon H."""
+
+    task: str = opt("arithmetic", "arithmetic | multistep | countdown")
+    task_options: dict = opt(factory=dict, help="task difficulty option KEY=VALUE, e.g. digits=2 (repeatable)",
+                             flag="task-opt")
+    prompts: int = opt(48, "number of problems N (>= 1)")
+    group: int = opt(6, "rollouts per problem G (>= 1)")
+    horizon: int = opt(80, "generation horizon H in tokens (1..8192)")
+
+    def validate(self) -> "TaskConfig":
+        from llm_backend.tasks import make_task
+
+        if not isinstance(self.task_options, dict):
+            raise ValueError(f"task_options must be a mapping KEY=VALUE; got {self.task_options!r}")
+        make_task(self.task, **self.task_options)
+        check_int("prompts", self.prompts, low=1)
+        check_int("group", self.group, low=1)
+        check_int("horizon", self.horizon, low=1, high=8192)
+        return self
+
+
+def _task(**kw):
+    return lambda: TaskConfig(**kw)
+
+
+@dataclass
+class _Measurement:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    out: str = opt(None, "result JSON path", required=True)
+    resume: bool = opt(False, "continue an interrupted measurement from its partial file (same config only)")
+
+    def validate(self):
+        self.model.validate()
+        self.task.validate()
+        self.sampling.validate()
+        check_output_file("out", self.out)
+        return self
+
+    def partial_path(self) -> Path:
+        """Where partial results go while the measurement runs (removed when it finishes)."""
+        p = Path(self.out).expanduser()
+        return p.with_name(p.name + ".partial.jsonl")
+
+
+@dataclass
+class XiConfig(_Measurement):
+    """Paper A: E[T], xi = H / E[T], q(H) and regimes (``rlvr-lab llm xi``)."""
+
+    xi_horizon: int | None = opt(None, "H at which xi is stated (default: the horizon)")
+
+    def validate(self) -> "XiConfig":
+        super().validate()
+        if self.xi_horizon is not None:
+            check_int("xi_horizon", self.xi_horizon, low=1)
+        return self
+
+
+@dataclass
+class PplConfig(_Measurement):
+    """Paper D: prompt perplexity against pass rate (``rlvr-lab llm ppl``)."""
+
+    from_xi: str | None = opt(None, "reuse the rollouts of an `llm xi` result file (model, task, seed from it)")
+
+    def validate(self) -> "PplConfig":
+        super().validate()
+        if self.from_xi is not None:
+            check_input_file("from_xi", self.from_xi)
+        return self
+
+
+@dataclass
+class WeightsConfig(_Measurement):
+    """Paper B: start distribution of rho_hat and each weighting's time to target (``llm weights``)."""
+
+    task: TaskConfig = field(default_factory=_task(task="countdown", prompts=16, group=8, horizon=96))
+    target: float = opt(0.5, "target success probability rho_1 in (0, 1)")
+    estimators: tuple = opt(("grpo", "rloo", "dapo", "linear_r", "sqrt_r"),
+                            "comma-separated registry estimators whose time to target is predicted")
+
+    def validate(self) -> "WeightsConfig":
+        super().validate()
+        check_probability("target", self.target, open_low=True, open_high=True)
+        if isinstance(self.estimators, str):
+            self.estimators = tuple(n.strip() for n in self.estimators.split(",") if n.strip())
+        if not self.estimators:
+            raise ValueError("estimators must name at least one registry estimator")
+        for name in self.estimators:
+            if name not in ESTIMATORS:
+                raise ValueError(f"estimators must be registry names {sorted(ESTIMATORS)}; got {name!r}")
+            try:
+                effective_weight(name, [0.5])
+            except (ValueError, TypeError, NotImplementedError):
+                raise ValueError(f"estimators: {name!r} has no effective weight w(rho), so no time to "
+                                 "target can be predicted") from None
+        self.estimators = tuple(self.estimators)
+        return self
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on (written into the run's directory as ``config.json``).
+
+    Flat (not nested like the measurement configs) because ``config.json`` of existing run
+    directories is the resume contract; :attr:`model_config` and :attr:`sampling_config` give the
+    typed views shared with the measurements.
+    """
+
+    model: str = opt("smollm2-135m", "smollm2-135m | tiny | local checkpoint directory | cached hub id owner/name")
+    dtype: str = opt("float32", "float32 | bfloat16 | auto: sampling weights and training autocast (one dtype "
+                     "per run; recorded in config.json and every summary)", choices=DTYPES)
+    device: str | None = opt(None, "cpu | cuda | cuda:N (default: cuda when available)")
+    task: str = opt("countdown", "arithmetic | multistep | countdown")
+    task_options: dict = opt(factory=dict, help="task difficulty option KEY=VALUE (repeatable)", flag="task-opt")
+    estimator: str = opt("grpo", "registry estimator name (theory.estimators)")
+    estimator_options: dict = opt(factory=dict, help="estimator option KEY=VALUE (repeatable)", flag="estimator-opt")
+    steps: int = opt(10, "optimizer steps (>= 1)")
+    prompts: int = opt(4, "problems per step (>= 1)")
+    group: int = opt(8, "rollouts per problem G (>= 1)")
+    pool: int = opt(64, "size of the fixed training pool of problems (>= prompts)")
+    horizon: int = opt(64, "generation horizon H in tokens (>= 1)")
+    temperature: float = opt(1.0, "sampling temperature (> 0)")
+    top_p: float = opt(1.0, "nucleus mass in (0, 1]")
+    lr: float = opt(1e-5, "AdamW learning rate (>= 0)")
+    weight_decay: float = opt(0.0, "AdamW weight decay (>= 0)")
+    max_grad_norm: float = opt(1.0, "gradient clipping norm (> 0)")
+    loss_agg: str = opt("token-mean", "token-mean | seq-mean-token-mean | constant", choices=AGGREGATIONS)
+    ppo_epochs: int = opt(1, "passes over each batch (>= 1; > 1 needs --clip-low)")
+    clip_low: float | None = opt(None, "PPO clip epsilon_low in (0, 1)")
+    clip_high: float | None = opt(None, "PPO clip epsilon_high (> 0; default clip_low)")
+    kl_coef: float = opt(0.0, "k3 KL coefficient to the frozen start model (>= 0)")
+    seed: int = opt(0, "run seed: pool, problems, sampling (>= 0)")
+    batch_size: int = opt(64, "rows sampled together (>= 1)")
+    checkpoint_every: int = opt(5, "write a checkpoint every N steps (and at the end and on Ctrl-C; >= 1)")
+    eval_prompts: int = opt(0, "held-out problems (not in the pool) evaluated at step 0, the end and every "
+                            "--eval-every steps (0: none)")
+    eval_group: int = opt(4, "rollouts per held-out problem (>= 1)")
+    eval_horizon: int | None = opt(None, "evaluation horizon (default: --horizon)")
+    eval_every: int = opt(0, "also evaluate every N steps (0: start and end only)")
+    out_dir: str = opt("runs/llm-train", "run directory (log, checkpoint, summary)", flag="out-dir")
+    command: str = ""
+
+    @property
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(name=self.model, dtype=self.dtype, device=self.device)
+
+    @property
+    def sampling_config(self) -> SamplingConfig:
+        return SamplingConfig(temperature=self.temperature, top_p=self.top_p, batch_size=self.batch_size,
+                              seed=self.seed)
+
+    def validate(self) -> "TrainConfig":
+        """Every field, the estimator options (through the registry) and the run directory."""
+        from llm_backend.estimator_state import check_estimator
+        from llm_backend.tasks import make_task
+
+        self.model_config.validate()
+        self.sampling_config.validate()
+        if not isinstance(self.task_options, dict) or not isinstance(self.estimator_options, dict):
+            raise ValueError("task_options and estimator_options must be mappings KEY=VALUE")
+        make_task(self.task, **self.task_options)
+        check_estimator(self.estimator, self.estimator_options)
+        for name, low in (("steps", 1), ("prompts", 1), ("group", 1), ("horizon", 1), ("ppo_epochs", 1),
+                          ("checkpoint_every", 1), ("eval_prompts", 0), ("eval_group", 1), ("eval_every", 0)):
+            check_int(name, getattr(self, name), low=low)
+        check_int("horizon", self.horizon, low=1, high=8192)
+        if self.eval_horizon is not None:
+            check_int("eval_horizon", self.eval_horizon, low=1, high=8192)
+        check_int("pool", self.pool, low=self.prompts)
+        check_real("lr", self.lr, low=0.0)
+        check_real("weight_decay", self.weight_decay, low=0.0)
+        check_real("max_grad_norm", self.max_grad_norm, low=0.0, open_low=True)
+        check_real("kl_coef", self.kl_coef, low=0.0)
+        check_choice("loss_agg", self.loss_agg, AGGREGATIONS)
+        if self.clip_low is not None:
+            check_real("clip_low", self.clip_low, low=0.0, high=1.0, open_low=True, open_high=True)
+            self.clip_high = self.clip_low if self.clip_high is None else check_real("clip_high", self.clip_high, low=0.0, open_low=True)
+        elif self.ppo_epochs > 1:
+            raise ValueError("clip_low must be set (e.g. 0.2) when ppo_epochs > 1")
+        elif self.clip_high is not None:
+            raise ValueError("clip_high needs clip_low (set --clip-low too)")
+        check_output_dir("out_dir", self.out_dir)
+        return self
