@@ -214,7 +214,7 @@ def simulate_sweep(*, d, theta0, H, seed, K: int = 1, G: int = 8, n_iter: int = 
     d, K, G, n_iter, reward_kind, spec = _validate(d, 1, K, G, n_iter, reward, estimator, estimator_options)
     theta0, H, seed, lr = np.broadcast_arrays(np.asarray(theta0, dtype=np.float64), np.asarray(H),
                                               np.asarray(seed), np.asarray(lr, dtype=np.float64))
-    theta0, H, seed, lr = (np.ascontiguousarray(np.atleast_1d(a)).ravel() for a in (theta0, H, seed, lr))
+    theta0, H, seed, lr = (np.atleast_1d(a).ravel().copy() for a in (theta0, H, seed, lr))  # own, writeable
     for name, arr in (("theta0", theta0), ("lr", lr)):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} must be finite")
