@@ -38,6 +38,13 @@ Adding a figure (``figures/<paper>_<slug>.py``, found by :mod:`figures.registry`
 - The cache key of the figure's data and of every unit covers the config, the source bytes of
   theory/, simulate/, figures/ and llm_backend/, the declared inputs' bytes, the package version,
   the seed and the profile: no edit can be answered with stale numbers.
+- ``evaluate`` and ``draw`` always receive the data as canonical JSON (sorted keys, lists, no
+  NumPy), whether just computed or read back, so a rerun gives the same verdicts byte for byte.
+- Process executors (``local``, ``ray``) import the unit's module afresh in each worker: an
+  estimator registered at run time (``theory.estimators.register`` in a script) exists only in
+  the serial executor's process.
+- Verdict rules get a test on synthetic data that reaches each verdict they can return
+  (tests/test_figure_verdicts.py).
 """
 
 from __future__ import annotations

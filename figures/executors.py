@@ -132,6 +132,12 @@ class LocalExecutor(Executor):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def __del__(self):  # a pool dropped without close() would break the interpreter's exit handler
+        try:
+            self.close()
+        except Exception:
+            pass
+
 
 class RayExecutor(Executor):
     """Ray core tasks, one per unit, on a local Ray (``address=None``) or a cluster."""

@@ -27,11 +27,13 @@ import numpy as np
 from figures.base import Figure, Layout, Unit
 from simulate.weighting import hitting_time, initial_success, simulate
 from theory.claims import Claim, Verdict, judge
+from theory.estimators import ESTIMATORS
 from theory.weighting import budget_scale, time_to_target
 from theory.weighting_finite import finite_group_time
 
-SYMMETRIC = ("grpo", "rloo", "dapo")
-ASYMMETRIC = ("linear_r", "sqrt_r", "uniform_r")
+METHODS = ("grpo", "rloo", "dapo", "linear_r", "sqrt_r", "uniform_r")  # the six compared (a selection)
+ASYMMETRIC = tuple(m for m in METHODS if ESTIMATORS[m].family == "weight")  # families from the registry
+SYMMETRIC = tuple(m for m in METHODS if m not in ASYMMETRIC)
 
 
 @dataclass(frozen=True)

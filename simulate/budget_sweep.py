@@ -18,7 +18,7 @@ import numpy as np
 from scipy import special
 
 from simulate.budget import difficulty_population, simulate_sweep, theta_for_budget
-from theory.checks import as_real_array
+from theory.checks import as_real_array, as_seed_array
 
 
 def _xi_grid(xi_grid):
@@ -36,10 +36,7 @@ def efficiency_sweep(xi_grid, seeds, *, mode="horizon", estimator="grpo", reward
                      n_iter=15, lr=0.01, spread=0.5, mean_T_base=128.0, H_fixed=256, xi_eval=1.75) -> dict:
     """Runs every (seed, xi0); returns arrays shaped (S, X) plus the actual ``xi0`` (X,)."""
     xi_grid = _xi_grid(xi_grid)
-    seeds = as_real_array("seeds", seeds)
-    if seeds.ndim != 1 or not np.all((seeds >= 0) & (seeds == np.round(seeds))):
-        raise ValueError("seeds must hold integers >= 0 in a 1-D array")
-    seeds = seeds.astype(np.int64)
+    seeds = as_seed_array("seeds", seeds)
     d = difficulty_population(P, spread)
     if mode == "horizon":
         H = np.maximum(1, np.round(xi_grid * mean_T_base)).astype(np.int64)  # (X,)

@@ -242,3 +242,29 @@ def test_numba_cache_stamp_covers_the_kernel_packages(tmp_path):
     (tmp_path / "theory" / "k.py").write_text("x = 3\n")
     assert len({first, second, numba_cache.hash_sources(tmp_path, pkgs)}) == 3
     assert numba_cache.hash_sources(tmp_path, pkgs) == numba_cache.hash_sources(tmp_path, pkgs)
+
+
+def test_simulator_twins(square):
+    """The NumPy twins go through the registry too: budget (round-off), composition (round-off),
+    and the weighting bench reference (its own RNG: equal mean final rho within 4 standard errors)."""
+    from simulate.budget_numpy import simulate_policy_gradient_numpy
+    from simulate.composition_reference import sampled_runs_numpy
+    from simulate.weighting import _numpy_reference
+
+    d = S.difficulty_population(16, 0.5)
+    kw = dict(d=d, theta0=S.theta_for_budget(1.2, d, 60, 2), H=60, K=2, G=4, n_iter=6, lr=0.5,
+              estimator=NAME, reward="graded", seed=5)
+    twin = simulate_policy_gradient_numpy(**kw)
+    np.testing.assert_allclose(twin["theta"], S.simulate_policy_gradient(**kw).theta, rtol=0, atol=1e-12)
+    v, pi0, seeds = composition_tests.mod_verifier(2), composition_tests.symmetric_base(0.3, 2), np.arange(8)
+    a = composition_tests.sampled_runs(pi0, v, seeds, estimator=NAME, n_iter=40, log_every=40).theta
+    np.testing.assert_allclose(a, sampled_runs_numpy(pi0, v, seeds, estimator=NAME, n_iter=40), atol=1e-9)
+    rho0 = weighting_tests.initial_success("post_sft", 3000, 1)
+    logits, correct = weighting_tests.initial_logits(rho0)
+    spec = resolve(NAME)
+    z = _numpy_reference(spec.code, spec.params, logits, correct, 8, 0.05, 10, 3)
+    pi = np.exp(z - z.max(axis=1, keepdims=True))
+    ref = (pi * correct).sum(axis=1) / pi.sum(axis=1)
+    fast = weighting_tests.simulate(NAME, rho0, group_size=8, n_steps=10, step=0.05, seed=3).rho[-1]
+    se = np.hypot(ref.std(), fast.std()) / np.sqrt(rho0.size)
+    assert abs(ref.mean() - fast.mean()) < 4 * se and fast.mean() > rho0.mean() + 10 * se

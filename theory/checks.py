@@ -55,6 +55,38 @@ def as_real_array(name: str, values) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
+
+def as_seed_array(name: str, values) -> np.ndarray:
+    """Return ``values`` as a 1-D int64 array of seeds in [0, 2**63), or raise ``ValueError``.
+
+    Integers are taken exactly (never through float64, which would merge seeds above 2**53);
+    floats are accepted only when integer-valued and below 2**53.
+
+    >>> as_seed_array("seeds", [3, 2**62 + 1]).tolist() == [3, 2**62 + 1]
+    True
+    """
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name} must be a 1-D array of integer seeds in [0, 2**63)") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of integer seeds in [0, 2**63); got shape {arr.shape}")
+    if arr.dtype.kind == "u":
+        if arr.size and int(arr.max()) >= 2**63:
+            raise ValueError(f"{name} must hold integer seeds in [0, 2**63); got {int(arr.max())}")
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "i":
+        if arr.size and int(arr.min()) < 0:
+            raise ValueError(f"{name} must hold integer seeds in [0, 2**63); got {int(arr.min())}")
+        return arr.astype(np.int64)
+    real = as_real_array(name, arr)
+    ok = np.isfinite(real) & (real >= 0) & (real < 2.0**53) & (real == np.round(real))
+    if not np.all(ok):
+        raise ValueError(f"{name} must hold integer seeds in [0, 2**63) (floats only below 2**53); "
+                         f"got {real[~ok][0]!r}")
+    return real.astype(np.int64)
+
+
 #: Largest reward magnitude the estimators accept: a group's sum and sum of squared deviations
 #: stay below the float64 maximum (1.8e308) for any group of fewer than 4e7 rollouts.
 REWARD_MAX = 1e150

@@ -3,8 +3,9 @@
 Numba stamps a cached function with the hash of ITS OWN source file only. A kernel in
 simulate/budget.py inlines ``advantage_row`` from theory/advantage_kernels.py, so editing the
 registry's kernel would leave the simulator's cached machine code stale: the cache would
-outrank the code. :func:`install` puts two cache locators in front of Numba's own (same cache
-directories: ``NUMBA_CACHE_DIR`` if set, else the module's ``__pycache__``) whose source stamp,
+outrank the code. :func:`install` puts three cache locators in front of Numba's own (same cache
+directories: ``NUMBA_CACHE_DIR`` if set, else the module's ``__pycache__``, else the user-wide
+cache when the install is read-only) whose source stamp,
 for functions defined in theory/ or simulate/, is the SHA-256 of the sources of both packages
 (every ``*.py``, sorted by path). Editing any of them recompiles every cached kernel once; the
 same source always loads the same machine code. Functions elsewhere keep Numba's own locators.
@@ -60,7 +61,7 @@ def install() -> bool:
     try:
         from numba.core import caching
         impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl  # public name since 0.6x
-        in_tree, user = caching.InTreeCacheLocator, caching.UserProvidedCacheLocator
+        bases = (caching.UserProvidedCacheLocator, caching.InTreeCacheLocator, caching.UserWideCacheLocator)
         classes = impl._locator_classes
     except (ImportError, AttributeError):
         return False
@@ -83,5 +84,5 @@ def install() -> bool:
         Locator.__name__ = Locator.__qualname__ = f"PackageStamp{base.__name__}"
         return Locator
 
-    classes[:0] = [make(user), make(in_tree)]  # user-provided dir first, as in Numba's own order
+    classes[:0] = [make(base) for base in bases]  # Numba's own order: NUMBA_CACHE_DIR, __pycache__, user dir
     return True
