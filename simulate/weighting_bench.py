@@ -1,9 +1,10 @@
-"""Paper B simulator: the NumPy bench reference, the minimum-work reference and the bench case.
+"""Paper B simulator: the minimum-work reference and the bench case.
 
 ``rlvr-lab bench`` times :func:`simulate.weighting._dynamics` (the kernel :func:`simulate.weighting.simulate`
 runs: one parallel region over prompts, each prompt's steps serial) against
 
-- :func:`_numpy_reference`, the same KL-proximal dynamics vectorised over prompts (target >= 5x);
+- :func:`simulate.weighting._numpy_reference`, the same KL-proximal dynamics vectorised over
+  prompts (target >= 5x);
 - :func:`_minimum_work`, what no exact simulator of the model can avoid, in the kernel's layout:
   per prompt and step the stream key and the G counter draws, and the K exps of a softmax on every
   step where the policy moved (taken from the kernel's own run, whose ``signal`` says which);
@@ -16,37 +17,11 @@ import numpy as np
 from numba import njit, prange
 
 from simulate.rng import stream_key, uniform_at
-from simulate.weighting import _dynamics, initial_logits, initial_success
+from simulate.weighting import _dynamics, _numpy_reference, initial_logits, initial_success
 from theory.bench import BenchCase, with_threads
 from theory.estimators import resolve
 
 __all__ = ["make_bench_cases"]
-
-
-def _numpy_reference(code, params, logits, correct, g, eta, n_steps, seed):
-    """Vectorised NumPy KL-proximal step over all prompts (the bench reference; no refill).
-
-    Uses numpy's generator (not the counter RNG) and the registry's batch API, so it is a
-    throughput reference for the same work, not a bit-exact twin.
-    """
-    from theory.estimators import _advantages_batch
-    rng = np.random.default_rng(seed)
-    z = logits.copy()  # (P, K)
-    p, k = z.shape
-    adv = np.empty((p, g))
-    keep = np.empty(p, dtype=np.bool_)
-    rows = np.arange(p)[:, None]
-    for _ in range(n_steps):
-        pi = np.exp(z - z.max(axis=1, keepdims=True))
-        pi /= pi.sum(axis=1, keepdims=True)  # (P, K)
-        cdf = np.cumsum(pi, axis=1)
-        u = rng.random((p, g)) * cdf[:, -1:]
-        ys = np.minimum((cdf[:, None, :] <= u[:, :, None]).sum(axis=2), k - 1)  # (P, G)
-        r = correct[rows, ys]  # (P, G)
-        _advantages_batch(code, r, params, adv, keep)
-        w = adv * keep[:, None] / (g * pi[rows, ys])
-        np.add.at(z, (np.repeat(np.arange(p), g), ys.ravel()), eta * w.ravel())
-    return z
 
 
 @njit(cache=True, parallel=True)

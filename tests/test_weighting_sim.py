@@ -221,7 +221,7 @@ def test_bad_inputs_raise(kwargs, match):
 
 def test_numpy_bench_reference_agrees_in_distribution():
     """The bench's NumPy reference does the same work: same mean final rho within 4 SE (its own RNG)."""
-    from simulate.weighting_bench import _numpy_reference
+    from simulate.weighting import _numpy_reference
     from theory.estimators import resolve
     rho0 = initial_success("post_sft", 3000, 1)
     logits, correct = initial_logits(rho0)
