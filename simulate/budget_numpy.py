@@ -88,7 +88,8 @@ def make_bench_cases(quick: bool) -> list:
         limit = lambda K=K, th=th: _minimum_work(seeds, th, d, K, G, n_iter, np.zeros(R))
         cases.append(BenchCase(
             name=f"budget.sweep_K{K}", unit="rollouts", work=float(R * P * G * n_iter),
-            candidates={"numba sweep kernel": kernel, "numba sweep kernel, 1 thread": lambda k=kernel: with_threads(1, k),
+            candidates={"numba sweep kernel": kernel,
+                        "numba sweep kernel, 1 thread": lambda k=kernel: with_threads(1, k),
                         "simulate_sweep (public, with accuracy)": public, "numpy": twin,
                         "minimum work (draws + inversion)": limit},
             reference="numpy", kernel="numba sweep kernel", limit="minimum work (draws + inversion)",
