@@ -1,21 +1,36 @@
 """``rlvr-lab bench``: time each fast path against its references in the same process.
 
 Cases come from ``bench_cases(quick)`` functions in the modules of ``theory``, ``simulate`` and
-``llm_backend``, plus the figure executors' cases here (:func:`executor_cases`). Each candidate runs once untimed (compilation, caches), then ``repeats`` times;
-the best time is kept. Results are throughput and ratios against the case's reference, never an
-absolute pass/fail.
+``llm_backend``, plus the figure executors' cases here (:func:`executor_cases`). Each
+candidate runs once untimed (compilation, caches); then the candidates are
+timed round-robin, ``repeats`` rounds, so a burst of load elsewhere hits all of them alike, and the
+MEDIAN time of each is kept. Results are throughput and ratios, never an absolute pass/fail:
+
+- ``x vs reference``: time of the reference / time of the candidate (e.g. the NumPy twin);
+- ``of limit``: for a case with a minimum-work candidate (``BenchCase.limit``), the fraction
+  t_limit / t_kernel of that ceiling the kernel reaches;
+- ``vs serial``: the parallel kernel against itself on one thread (< 1: parallelism lost time).
+
+``contention=True`` times every case twice: on the machine as it is, then with ``hogs`` extra
+CPU-bound processes (a bare Python busy loop each) running on the same cores, which is what a
+shared machine does to a parallel kernel. The hogs are this process's children and are stopped
+(by their process handle) when the pass ends, also on Ctrl-C.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
+import statistics
+import subprocess
+import sys
 import time
 from fnmatch import fnmatch
 
 from theory.bench import BenchCase
 
-__all__ = ["discover", "run_case", "run_bench", "executor_cases"]
+__all__ = ["discover", "run_case", "summarize", "run_bench", "cpu_hogs", "executor_cases"]
 
 _PACKAGES = ("theory", "simulate", "llm_backend")
 
@@ -97,38 +112,96 @@ def executor_cases(quick: bool) -> list[BenchCase]:
     return [overhead, speedup]
 
 
-def run_case(case: BenchCase, repeats: int = 3) -> dict:
-    """Best-of-``repeats`` seconds per candidate, throughput and ratio against the reference."""
+def run_case(case: BenchCase, repeats: int = 5) -> dict:
+    """Median-of-``repeats`` seconds per candidate (timed round-robin), throughput and the ratio
+    against the reference: ``{label: {"seconds", "throughput", "speedup_vs_reference"}}``."""
     if case.setup is not None:
         case.setup()
-    times = {}
-    for label, fn in case.candidates.items():
+    for fn in case.candidates.values():
         fn()  # warm-up
-        best = float("inf")
-        for _ in range(repeats):
+    samples = {label: [] for label in case.candidates}
+    for _ in range(repeats):
+        for label, fn in case.candidates.items():
             t0 = time.perf_counter()
             fn()
-            best = min(best, time.perf_counter() - t0)
-        times[label] = best
+            samples[label].append(time.perf_counter() - t0)
+    times = {label: statistics.median(ts) for label, ts in samples.items()}
     ref = times[case.reference]
     return {label: {"seconds": t, "throughput": case.work / t, "speedup_vs_reference": ref / t}
             for label, t in times.items()}
 
 
-def run_bench(*, quick: bool = False, pattern: str | None = None, repeats: int = 3, echo=print) -> list:
+def summarize(case: BenchCase, res: dict) -> dict:
+    """The case's headline ratios: kernel vs reference, fraction of the limit, parallel vs serial."""
+    if case.kernel is None:
+        return {}
+    t = {label: r["seconds"] for label, r in res.items()}
+    out = {"kernel": case.kernel, "vs_reference": t[case.reference] / t[case.kernel]}
+    if case.limit is not None:
+        out["of_limit"] = t[case.limit] / t[case.kernel]
+    if case.serial is not None:
+        out["vs_serial"] = t[case.serial] / t[case.kernel]
+    return out
+
+
+@contextlib.contextmanager
+def cpu_hogs(n: int):
+    """Run ``n`` CPU-bound child processes (busy loops) for the duration of the block."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(n)]
+    try:
+        time.sleep(0.2)  # let them reach the run queue
+        yield [p.pid for p in procs]
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def _echo_case(case: BenchCase, res: dict, summary: dict, echo, tag: str = "") -> None:
+    head = f"\n{case.name}{tag}"
+    echo(f"{head}  ({case.note})" if case.note else head)
+    for label, r in res.items():
+        role = (" (reference)" if label == case.reference else " (minimum work)" if label == case.limit
+                else "")
+        target = f"   target {case.targets[label]}" if label in case.targets else ""
+        echo(f"  {label:<40} {r['throughput']:>14.4g} {case.unit}/s   "
+             f"x{r['speedup_vs_reference']:.2f} vs reference{role}{target}")
+    if summary:
+        parts = [f"x{summary['vs_reference']:.2f} vs {case.reference}"]
+        if "of_limit" in summary:
+            parts.append(f"{100 * summary['of_limit']:.0f}% of {case.limit}")
+        if "vs_serial" in summary:
+            parts.append(f"x{summary['vs_serial']:.2f} vs {case.serial}")
+        echo(f"  => {case.kernel}: " + ", ".join(parts))
+
+
+def run_bench(*, quick: bool = False, pattern: str | None = None, repeats: int = 5, contention: bool = False,
+              hogs: int | None = None, echo=print) -> list:
+    """Time every case (medians of ``repeats`` round-robin rounds); with ``contention``, once more
+    with ``hogs`` CPU-bound processes on the same cores (default 1: one other busy process).
+    Returns one row per case and condition: ``{"case", "unit", "condition", "results", "summary"}``."""
     cases = discover(quick, pattern, echo)
     if not cases:
         raise ValueError(f"--only {pattern!r} matches no benchmark case")
+    n_hogs = 1 if hogs is None else hogs
+    conditions = [("as is", 0)] + ([(f"contention: {n_hogs} CPU-bound process(es)", n_hogs)] if contention else [])
     rows = []
-    for case in cases:
-        res = run_case(case, repeats)
-        echo(f"\n{case.name}  ({case.note})" if case.note else f"\n{case.name}")
-        for label, r in res.items():
-            tag = " (reference)" if label == case.reference else ""
-            target = f"   target {case.targets[label]}" if case.targets.get(label) else ""
-            echo(f"  {label:<40} {r['throughput']:>14.4g} {case.unit}/s   "
-                 f"x{r['speedup_vs_reference']:.2f} vs reference{tag}{target}")
-        rows.append({"case": case.name, "unit": case.unit, "results": res})
+    for condition, n in conditions:
+        if contention:
+            echo(f"\n=== {condition} ===")
+        with cpu_hogs(n):
+            for case in cases:
+                res = run_case(case, repeats)
+                summary = summarize(case, res)
+                _echo_case(case, res, summary, echo, f"  [{condition}]" if contention else "")
+                rows.append({"case": case.name, "unit": case.unit, "condition": condition,
+                             "results": res, "summary": summary})
     for report in _REPORTERS:
         lines = report()
         for line in lines:

@@ -71,7 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="time fast paths against their references (ratios)")
     b.add_argument("--quick", action="store_true", help="small sizes")
     b.add_argument("--only", metavar="PATTERN", help="case name glob")
-    b.add_argument("--repeats", type=_positive_int, default=3)
+    b.add_argument("--repeats", type=_positive_int, default=5, help="timed rounds; medians (default: %(default)s)")
+    b.add_argument("--contention", action="store_true",
+                   help="time every case again with a second CPU-bound process on the same cores")
+    b.add_argument("--hogs", type=_positive_int, default=1, help="CPU-bound processes for --contention (default: 1)")
     b.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write results as JSON")
 
     llm_cli.add_parser(sub)  # rlvr-lab llm xi|ppl|weights|train (imports torch only when run)
@@ -105,7 +108,8 @@ def _figures(args) -> int:
 def _bench(args) -> int:
     from rlvr_lab.bench import run_bench
 
-    rows = run_bench(quick=args.quick, pattern=args.only, repeats=args.repeats)
+    rows = run_bench(quick=args.quick, pattern=args.only, repeats=args.repeats, contention=args.contention,
+                     hogs=args.hogs)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

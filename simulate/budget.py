@@ -26,9 +26,11 @@ Modelling choices the paper leaves open [R]:
 - Compute: tokens = sum of min(T, H) over the iteration's rollouts; rollouts = P G per iteration.
 
 Determinism: draws come from simulate.rng's counter RNG, stream = (prompt << 32) + iteration,
-counter = rollout * K + stage; per-prompt results are written inside ``prange`` and reduced serially,
-so the numbers do not depend on the thread count, and a run with more iterations extends a shorter
-one exactly. A plain-Python oracle (tests/test_budget_simulate.py) reproduces the kernel exactly.
+counter = rollout * K + stage; a run is serial and a sweep runs its runs in one parallel region
+(a very large single run may split its prompts, reducing them in prompt order), so the numbers do
+not depend on the thread count, and a run with more iterations extends a shorter one exactly. A
+plain-Python oracle (tests/test_budget_simulate.py) reproduces the kernels exactly. The kernels
+(fused group step: draws first, branch-free bookkeeping) are in simulate.budget_kernel.
 
 Figures: ``rlvr-lab reproduce --only budget_*``; speed: ``rlvr-lab bench`` (see
 :func:`bench_cases`, with the NumPy twin in simulate.budget_numpy).
@@ -39,158 +41,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
 from scipy import optimize as _opt
 from scipy import special as _sp
 
-from simulate.rng import stream_key, uniform_at
+from simulate.budget_kernel import STREAM_SHIFT, _prompts_parallel_kernel, _run, _sweep_kernel
 from theory.budget import discrete_success_probability
 from theory.checks import as_real_array, check_choice, check_int, check_real
-from theory.estimators import ESTIMATORS, advantage_row, keep_row, resolve
+from theory.estimators import ESTIMATORS, resolve
 
 __all__ = ["BudgetRun", "REWARDS", "difficulty_population", "population_xi", "theta_for_budget",
            "accuracy", "simulate_policy_gradient", "simulate_sweep", "bench_cases"]
 
 REWARDS = {"binary": 0, "graded": 1}
-_STREAM_SHIFT = 32
-
-
-@njit(cache=True, inline="always")
-def _sigmoid(z):
-    if z >= 0.0:
-        return 1.0 / (1.0 + np.exp(-z))
-    e = np.exp(z)
-    return e / (1.0 + e)
-
-
-@njit(cache=True, inline="always")
-def _rollout(key, counter0, lp, H, K):
-    """Tokens t to the K-th stage (t > H once truncated) and stages s completed within H.
-
-    ``key`` = stream_key(seed, stream) and ``lp`` = log1p(-p), hoisted out of the rollout loop."""
-    t = 0.0
-    s = 0
-    for k in range(K):
-        u = uniform_at(key, counter0 + k)
-        t += np.floor(np.log(u) / lp) + 1.0  # Geometric(p) on {1, 2, ...} by inversion
-        if t > H:
-            break
-        s += 1
-    return t, s
-
-
-@njit(cache=True)
-def _prompt_step(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc):
-    """One prompt's group at iteration ``it``: r, a, sc (G,) scratch; returns its sums
-    (gradient contribution, tokens, successes, sum r, sum r^2, mixed, any success, kept)."""
-    key = stream_key(seed, (x << _STREAM_SHIFT) + it)
-    lp = np.log1p(-p)
-    tk = 0.0
-    ns = 0
-    for i in range(G):
-        t, s = _rollout(key, i * K, lp, H, K)
-        n = min(t, H)
-        tk += n
-        if t <= H:
-            ns += 1
-            r[i] = 1.0 if reward_kind == 0 else (H - t + 1.0) / H
-        else:
-            r[i] = 0.0
-        sc[i] = s - n * p  # score of the truncated likelihood
-    advantage_row(code, r, params, a)  # THE registry estimator
-    kp = keep_row(code, r)
-    c = 0.0
-    if kp:
-        for i in range(G):
-            c += a[i] * sc[i]
-    s1 = 0.0
-    s2 = 0.0
-    const = True
-    for i in range(G):
-        s1 += r[i]
-        s2 += r[i] * r[i]
-        if r[i] != r[0]:
-            const = False
-    return (c, tk, float(ns), s1, s2, 0.0 if const else 1.0, 1.0 if ns > 0 else 0.0,
-            1.0 if kp else 0.0)  # all float64: an indexable UniTuple
-
-
-@njit(cache=True)
-def _record(it, g, sums, grad_out, tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out, kept_out):
-    grad_out[it] = g
-    tokens_out[it] = sums[0]
-    succ_out[it] = int(sums[1])
-    rsum_out[it] = sums[2]
-    rsq_out[it] = sums[3]
-    mixed_out[it] = int(sums[4])
-    anys_out[it] = int(sums[5])
-    kept_out[it] = int(sums[6])
-
-
-@njit(cache=True, parallel=True)
-def _pg_kernel(seed, theta0, d, H, K, G, n_iter, lr, reward_kind, code, params,
-               theta_out, grad_out, tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out, kept_out,
-               r_buf, a_buf, sc_buf, per_prompt):
-    """One run, parallel over prompts; per_prompt (P, 8) holds each prompt's sums, reduced serially."""
-    P = d.shape[0]
-    theta = theta0
-    theta_out[0] = theta
-    sums = np.empty(7)
-    for it in range(n_iter):
-        for x in prange(P):
-            res = _prompt_step(seed, it, x, _sigmoid(theta - d[x]), H, K, G, reward_kind, code, params,
-                               r_buf[x], a_buf[x], sc_buf[x])
-            for j in range(8):
-                per_prompt[x, j] = res[j]
-        g = 0.0
-        sums[:] = 0.0
-        for x in range(P):  # serial reduction in prompt order, whatever the thread count
-            g += per_prompt[x, 0]
-            for j in range(7):
-                sums[j] += per_prompt[x, j + 1]
-        g /= P * G
-        _record(it, g, sums, grad_out, tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out, kept_out)
-        theta = theta + lr * g
-        theta_out[it + 1] = theta
-
-
-@njit(cache=True)
-def _run_serial(seed, theta0, d, H, K, G, n_iter, lr, reward_kind, code, params,
-                theta_out, grad_out, tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out, kept_out,
-                r, a, sc):
-    """The same run as :func:`_pg_kernel`, serial (same summation order, so identical numbers)."""
-    P = d.shape[0]
-    theta = theta0
-    theta_out[0] = theta
-    sums = np.empty(7)
-    for it in range(n_iter):
-        g = 0.0
-        sums[:] = 0.0
-        for x in range(P):
-            res = _prompt_step(seed, it, x, _sigmoid(theta - d[x]), H, K, G, reward_kind, code, params, r, a, sc)
-            g += res[0]
-            sums[0] += res[1]
-            sums[1] += res[2]
-            sums[2] += res[3]
-            sums[3] += res[4]
-            sums[4] += res[5]
-            sums[5] += res[6]
-            sums[6] += res[7]
-        g /= P * G
-        _record(it, g, sums, grad_out, tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out, kept_out)
-        theta = theta + lr * g
-        theta_out[it + 1] = theta
-
-
-@njit(cache=True, parallel=True)
-def _pg_batch_kernel(seeds, theta0s, d, Hs, K, G, n_iter, lrs, reward_kind, code, params,
-                     theta_out, grad_out, tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out,
-                     kept_out, r_buf, a_buf, sc_buf):
-    """Independent runs (R,) in parallel, each serial: one parallel region for a whole sweep."""
-    for b in prange(seeds.shape[0]):
-        _run_serial(seeds[b], theta0s[b], d, Hs[b], K, G, n_iter, lrs[b], reward_kind, code, params,
-                    theta_out[b], grad_out[b], tokens_out[b], succ_out[b], rsum_out[b], rsq_out[b],
-                    mixed_out[b], anys_out[b], kept_out[b], r_buf[b], a_buf[b], sc_buf[b])
+_STREAM_SHIFT = STREAM_SHIFT
+# a single run splits its prompts over threads only from this many stage draws per iteration on
+# (below it the per-iteration parallel region costs more than it saves, above all on shared cores)
+PROMPT_PARALLEL_MIN_DRAWS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -306,8 +172,11 @@ def simulate_policy_gradient(*, d, theta0: float, H: int, K: int = 1, G: int = 8
     """Run the time-to-solution policy-gradient loop; returns per-iteration arrays (:class:`BudgetRun`).
 
     ``d`` (P,) difficulties, ``theta0`` the base policy, ``H`` the training horizon, ``H_eval`` the
-    evaluation horizon of ``accuracy`` (default H), ``parallel`` runs the prompts of each iteration
-    with ``prange`` (False: the serial twin, identical numbers). Estimator options go to the registry.
+    evaluation horizon of ``accuracy`` (default H). ``parallel`` lets a large run (at least
+    :data:`PROMPT_PARALLEL_MIN_DRAWS` stage draws per iteration) split each iteration's prompts over
+    threads; smaller runs stay serial (a parallel region per iteration costs more than it saves).
+    Either way the numbers are identical. Estimator options go to the registry; many independent
+    runs belong in :func:`simulate_sweep` (one parallel region over runs).
 
     >>> d = difficulty_population(16, 0.5)
     >>> run = simulate_policy_gradient(d=d, theta0=theta_for_budget(1.5, d, 100), H=100, n_iter=3)
@@ -322,12 +191,12 @@ def simulate_policy_gradient(*, d, theta0: float, H: int, K: int = 1, G: int = 8
     H_eval = H if H_eval is None else check_int("H_eval", H_eval, low=1)
     outs = _outputs((), n_iter)
     P = d.size
-    if parallel:
-        _pg_kernel(seed, theta0, d, float(H), K, G, n_iter, lr, reward_kind, spec.code, spec.params, *outs,
-                   np.zeros((P, G)), np.zeros((P, G)), np.zeros((P, G)), np.zeros((P, 8)))
+    if parallel and P > 1 and P * G * K >= PROMPT_PARALLEL_MIN_DRAWS:
+        _prompts_parallel_kernel(seed, theta0, d, float(H), K, G, n_iter, lr, reward_kind, spec.code,
+                                 spec.params, *outs, np.zeros((P, G)), np.zeros((P, G)), np.zeros((P, G)),
+                                 np.zeros((P, 8)))
     else:
-        _run_serial(seed, theta0, d, float(H), K, G, n_iter, lr, reward_kind, spec.code, spec.params, *outs,
-                    np.zeros(G), np.zeros(G), np.zeros(G))
+        _run(seed, theta0, d, float(H), K, G, n_iter, lr, reward_kind, spec.code, spec.params, *outs)
     return _package(outs, d, H, H_eval, K, G)
 
 
@@ -345,7 +214,7 @@ def simulate_sweep(*, d, theta0, H, seed, K: int = 1, G: int = 8, n_iter: int = 
     d, K, G, n_iter, reward_kind, spec = _validate(d, 1, K, G, n_iter, reward, estimator, estimator_options)
     theta0, H, seed, lr = np.broadcast_arrays(np.asarray(theta0, dtype=np.float64), np.asarray(H),
                                               np.asarray(seed), np.asarray(lr, dtype=np.float64))
-    theta0, H, seed, lr = (np.ascontiguousarray(np.atleast_1d(a)).ravel() for a in (theta0, H, seed, lr))
+    theta0, H, seed, lr = (np.atleast_1d(a).ravel().copy() for a in (theta0, H, seed, lr))  # own, writeable
     for name, arr in (("theta0", theta0), ("lr", lr)):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} must be finite")
@@ -358,8 +227,8 @@ def simulate_sweep(*, d, theta0, H, seed, K: int = 1, G: int = 8, n_iter: int = 
     if not (np.issubdtype(np.asarray(H_eval).dtype, np.integer) and np.all(np.asarray(H_eval) >= 1)):
         raise ValueError("H_eval must hold integers >= 1")
     outs = _outputs((R,), n_iter)
-    _pg_batch_kernel(seed.astype(np.int64), theta0, d, H.astype(np.float64), K, G, n_iter, lr, reward_kind,
-                     spec.code, spec.params, *outs, np.zeros((R, G)), np.zeros((R, G)), np.zeros((R, G)))
+    _sweep_kernel(seed.astype(np.int64), theta0, d, H.astype(np.float64), K, G, n_iter, lr, reward_kind,
+                  spec.code, spec.params, *outs)
     return _package(outs, d, H, H_eval, K, G)
 
 

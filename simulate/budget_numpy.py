@@ -5,23 +5,24 @@ written the idiomatic NumPy way: per iteration, every (prompt, rollout, stage) u
 vectorised port of simulate.rng's counter generator (same numbers as the kernel), geometric stage
 times by inversion, a cumulative sum over stages, and advantages from the registry's NumPy API
 (``theory.estimators.estimate``). It agrees with the kernel to round-off (summation order differs);
-tests/test_budget_simulate.py checks it. ``_bare_draws`` is the practical limit: the kernel's loop
-structure (serial iterations, ``prange`` over prompts) drawing the same uniforms and nothing else.
+tests/test_budget_simulate.py checks it.
 
-Benchmark (``rlvr-lab bench``): rollouts per second of the three, targets >= 5x the NumPy twin and
-within 2x of the bare-draw limit.
+Benchmark (``rlvr-lab bench``): rollouts per second of the sweep kernel (the figures' path) against
+this twin (target >= 5x) and against simulate.budget_kernel._minimum_work, the draws and logs any
+exact simulator of the model needs, in the kernel's layout (target >= 50% of it).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+import numba
 
-from simulate.rng import uniform, uniform_np
-from theory.bench import BenchCase
+from simulate.rng import uniform_np
+from theory.bench import BenchCase, with_threads
 from theory.estimators import estimate
 
 __all__ = ["simulate_policy_gradient_numpy", "make_bench_cases"]
+
 
 def simulate_policy_gradient_numpy(*, d, theta0, H, K=1, G=8, n_iter=20, lr=0.01, estimator="grpo",
                                    reward="binary", seed=0, **estimator_options) -> dict:
@@ -55,41 +56,48 @@ def simulate_policy_gradient_numpy(*, d, theta0, H, K=1, G=8, n_iter=20, lr=0.01
     return {"theta": theta, "grad": grad, "tokens": tokens}
 
 
-@njit(cache=True, parallel=True)
-def _bare_draws(seed, P, G, K, n_iter, acc):
-    """The limit: the kernel's loops drawing the same G*K uniforms per prompt and iteration."""
-    for it in range(n_iter):
-        for x in prange(P):
-            stream = (x << 32) + it
-            s = 0.0
-            for c in range(G * K):
-                s += uniform(seed, stream, c)
-            acc[x] += s
-    return acc
+def _sweep_numpy(*, seeds, theta0s, Hs, **kw) -> list:
+    """The NumPy twin over a sweep's runs, one after another (NumPy has no parallel layout)."""
+    return [simulate_policy_gradient_numpy(theta0=t, H=h, seed=int(s), **kw) for s, t, h in zip(seeds, theta0s, Hs)]
 
 
 def make_bench_cases(quick: bool) -> list:
-    """One case per K in {1, 4}: the three implementations on the same (P, G, n_iter) workload."""
-    from simulate.budget import difficulty_population, simulate_policy_gradient, theta_for_budget
+    """One case per K in {1, 4}: the sweep kernel (the path every figure takes) on R >= 2 runs per
+    thread, against the NumPy twin, its minimum-work reference and itself on one thread."""
+    from simulate.budget import _outputs, difficulty_population, simulate_sweep, theta_for_budget
+    from simulate.budget_kernel import _minimum_work, _sweep_kernel
+    from theory.estimators import resolve
 
     P, G, n_iter, H = (256, 8, 20, 256) if quick else (1024, 8, 40, 256)
+    R = max(4, 2 * numba.get_num_threads())
+    spec = resolve("grpo")
+    d = difficulty_population(P, 0.5)
+    seeds = np.arange(1, R + 1, dtype=np.int64)
+    Hs = np.full(R, float(H))
+    lrs = np.full(R, 0.01)
     cases = []
     for K in (1, 4):
-        d = difficulty_population(P, 0.5)
-        th = theta_for_budget(1.5, d, H, K)  # balanced xi: few truncated (early-stopped) rollouts
-        kw = dict(d=d, theta0=th, H=H, K=K, G=G, n_iter=n_iter, lr=0.01, estimator="grpo", seed=1)
+        th = np.full(R, theta_for_budget(1.5, d, H, K))  # balanced xi: few truncated rollouts
+        outs = _outputs((R,), n_iter)
+        kernel = lambda K=K, th=th, outs=outs: _sweep_kernel(seeds, th, d, Hs, K, G, n_iter, lrs, 0, spec.code,
+                                                             spec.params, *outs)
+        public = lambda K=K, th=th: simulate_sweep(d=d, theta0=th, H=H, seed=seeds, K=K, G=G, n_iter=n_iter,
+                                                   lr=0.01, estimator="grpo")
+        twin = lambda K=K, th=th: _sweep_numpy(seeds=seeds, theta0s=th, Hs=[H] * R, d=d, K=K, G=G,
+                                               n_iter=n_iter, lr=0.01, estimator="grpo")
+        limit = lambda K=K, th=th: _minimum_work(seeds, th, d, K, G, n_iter, np.zeros(R))
         cases.append(BenchCase(
-            name=f"budget_pg_K{K}", unit="rollouts", work=float(P * G * n_iter),
-            candidates={"numba": lambda kw=kw: simulate_policy_gradient(**kw),
-                        "numba-serial": lambda kw=kw: simulate_policy_gradient(**kw, parallel=False),
-                        "numpy": lambda kw=kw: simulate_policy_gradient_numpy(**kw),
-                        "draws-only": lambda K=K: _bare_draws(1, P, G, K, n_iter, np.zeros(P))},
-            reference="numba",
-            note=(f"P={P}, G={G}, H={H}, K={K}, xi0=1.5, grpo, binary reward; includes the Python wrapper. "
-                  "numba-serial is the same loop without prange (one parallel region per iteration "
-                  "costs a scheduler slice when the cores are shared)"),
-            setup=lambda kw=kw, K=K: (simulate_policy_gradient(**{**kw, "n_iter": 1}),
-                                      simulate_policy_gradient(**{**kw, "n_iter": 1}, parallel=False),
-                                      _bare_draws(1, 2, 2, K, 1, np.zeros(2))),
-            targets={"numpy": "numba >= 5x numpy", "draws-only": "numba within 2x of draws-only"}))
+            name=f"budget.sweep_K{K}", unit="rollouts", work=float(R * P * G * n_iter),
+            candidates={"numba sweep kernel": kernel,
+                        "numba sweep kernel, 1 thread": lambda k=kernel: with_threads(1, k),
+                        "simulate_sweep (public, with accuracy)": public, "numpy": twin,
+                        "minimum work (draws + inversion)": limit},
+            reference="numpy", kernel="numba sweep kernel", limit="minimum work (draws + inversion)",
+            serial="numba sweep kernel, 1 thread",
+            note=(f"{R} runs x P={P} x G={G} x {n_iter} iterations, H={H}, K={K}, xi0=1.5, grpo, binary "
+                  "reward; the figures' path: one parallel region over runs, each run serial"),
+            setup=lambda K=K, th=th: (_sweep_kernel(seeds[:1], th[:1], d[:2], Hs[:1], K, G, 1, lrs[:1], 0, spec.code,
+                                                    spec.params, *_outputs((1,), 1)),
+                                      _minimum_work(seeds[:1], th[:1], d[:2], K, G, 1, np.zeros(1))),
+            targets={"numba sweep kernel": ">= 5x numpy, >= 50% of minimum work"}))
     return cases

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from simulate.rng import uniform
+from simulate.rng import stream_key, uniform_at
 from theory.bench import BenchCase
 from theory.checks import as_real_array, check_int, check_real
 from theory.composition import Verifier, _forward_backward, _ratio_row, chain_value, check_policy, check_verifier
@@ -54,7 +54,7 @@ __all__ = ["Runs", "expected_runs", "sampled_runs", "run_metrics", "classify", "
 OUTCOMES = ("correct", "wrong-rewarded", "wrong-failing", "unconverged")
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _softmax(theta, pi):
     for s in range(theta.shape[0]):
         m = theta[s, 0]
@@ -68,7 +68,7 @@ def _softmax(theta, pi):
             pi[s, j] /= tot
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _correct_chain_prob(pi):
     p = 1.0
     for s in range(pi.shape[0]):
@@ -76,7 +76,7 @@ def _correct_chain_prob(pi):
     return p
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _cumsum_rows(pi, cum):
     for s in range(pi.shape[0]):
         acc = 0.0
@@ -85,7 +85,7 @@ def _cumsum_rows(pi, cum):
             cum[s, k] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sample_group(cum, trans, accept, init, seed, it, G, acts, rew):
     """Draw G chains (acts (G, S)) and their verifier rewards (rew (G,)) at iteration ``it``.
 
@@ -93,48 +93,54 @@ def _sample_group(cum, trans, accept, init, seed, it, G, acts, rew):
     the last partial sum), written branch-free as the number of partial sums <= u.
     """
     S, K = cum.shape
+    key = stream_key(seed, it)  # uniform(seed, it, c) == uniform_at(key, c)
     for i in range(G):
         x = init
         for s in range(S):
-            u = uniform(seed, it, i * (S + 1) + s)
+            u = uniform_at(key, i * (S + 1) + s)
             j = 0
             for k in range(K - 1):
                 j += 1 if u >= cum[s, k] else 0
             acts[i, s] = j
             x = trans[j, x]
-        rew[i] = 1.0 if uniform(seed, it, i * (S + 1) + S) < accept[x] else 0.0
+        rew[i] = 1.0 if uniform_at(key, i * (S + 1) + S) < accept[x] else 0.0
 
 
-@njit(cache=True)
-def _sampled_step(theta, pi, acts, rew, adv, code, params, lr):
-    """theta += lr/G sum_i kappa A_i (1[a_is = j] - pi_sj); returns kappa."""
+@njit(cache=True, inline="always")
+def _sampled_step(theta, pi, acts, rew, adv, gacc, code, params, lr):
+    """theta += lr/G sum_i kappa A_i (1[a_is = j] - pi_sj); returns kappa. gacc (K,) scratch: the
+    K sums of a row run side by side (independent chains), each still summed over i in order."""
     G = rew.shape[0]
     advantage_row(code, rew, params, adv)
     kappa = 1.0 if keep_row(code, rew) else 0.0
     S, K = pi.shape
     for s in range(S):
         for j in range(K):
-            g = 0.0
-            for i in range(G):
-                g += adv[i] * ((1.0 if acts[i, s] == j else 0.0) - pi[s, j])
-            theta[s, j] += lr * kappa * g / G
+            gacc[j] = 0.0
+        for i in range(G):
+            ai = adv[i]
+            act = acts[i, s]
+            for j in range(K):
+                gacc[j] += ai * ((1.0 if act == j else 0.0) - pi[s, j])
+        for j in range(K):
+            theta[s, j] += lr * kappa * gacc[j] / G
     return kappa
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit):
     """Shared by both dynamics: pi = softmax(theta), first hit of the correct chain, logging.
     Returns the next log slot and whether run ``r`` stops before its update at iteration ``t``."""
     _softmax(theta, pi)
     if hit[r] < 0 and _correct_chain_prob(pi) >= 1.0 - eps:
         hit[r] = t
-    if t % log_every == 0 and li < theta_log.shape[1]:
+    if li < theta_log.shape[1] and t == li * log_every:  # == (t % log_every == 0): li logs so far
         theta_log[r, li] = theta
         li += 1
     return li, t == n_iter or (stop_on_hit and hit[r] >= 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _finish(theta, r, li, theta_log, theta_out):
     """Pad the log of a run that stopped early with its final logits; store them."""
     for l in range(li, theta_log.shape[1]):
@@ -153,6 +159,7 @@ def _sampled_runs(theta0, seeds, trans, accept, init, code, params, G, lr, n_ite
         acts = np.empty((G, S), dtype=np.int64)
         rew = np.empty(G)
         adv = np.empty(G)
+        gacc = np.empty(K)
         hit[r] = -1
         li = 0
         for t in range(n_iter + 1):
@@ -161,7 +168,7 @@ def _sampled_runs(theta0, seeds, trans, accept, init, code, params, G, lr, n_ite
                 break
             _cumsum_rows(pi, cum)
             _sample_group(cum, trans, accept, init, seeds[r], t, G, acts, rew)
-            _sampled_step(theta, pi, acts, rew, adv, code, params, lr)
+            _sampled_step(theta, pi, acts, rew, adv, gacc, code, params, lr)
         _finish(theta, r, li, theta_log, theta_out)
 
 
@@ -300,19 +307,8 @@ def classify(runs: Runs) -> np.ndarray:
 
 
 def bench_cases(quick: bool) -> list[BenchCase]:
-    """Sampled-dynamics kernel (Numba, all cores) against the vectorised NumPy reference."""
-    from simulate.composition_reference import sampled_runs_numpy
-    from theory.composition import mod_verifier
+    """The sampled-runs kernel against the NumPy reference and its minimum work
+    (simulate.composition_reference)."""
+    from simulate.composition_reference import make_bench_cases
 
-    R, n_iter, G = (64, 100, 8) if quick else (256, 400, 8)
-    v = mod_verifier(2)
-    pi0 = np.array([[0.3, 0.35, 0.35]] * 2)
-    seeds = np.arange(R)
-    kw = dict(estimator="grpo", G=G, lr=0.5, n_iter=n_iter, log_every=n_iter)
-    return [BenchCase(
-        name="composition.sampled_runs", unit="rollout-steps", work=float(R * n_iter * G * v.S),
-        candidates={"numba": lambda: sampled_runs(pi0, v, seeds, **kw),
-                    "numpy": lambda: sampled_runs_numpy(pi0, v, seeds, **kw)},
-        reference="numpy", setup=lambda: sampled_runs(pi0, v, seeds[:2], **{**kw, "n_iter": 2}),
-        note=f"mod-3, S=2, K=3, G={G}, {R} runs x {n_iter} iterations, grpo",
-        targets={"numba": ">= 5x"})]
+    return make_bench_cases(quick)

@@ -6,17 +6,24 @@ RNG of :mod:`simulate.rng` is evaluated on uint64 arrays (``uniform_np``, tested
 ``uniform_py`` bit for bit), advantages come from :func:`theory.estimators.estimate` on the
 (runs, G) reward array. Results agree with the Numba kernel to round-off (the score sum is an
 einsum here, a loop there); tests/test_composition_simulate.py checks it.
+
+``rlvr-lab bench`` times :func:`simulate.composition._sampled_runs` (one parallel region over runs,
+each run serial) against this reference (target >= 5x) and against :func:`_minimum_work`, what no
+exact simulator of the model can avoid, in the kernel's layout: per run and iteration the stream
+key, the G (S + 1) counter draws and the S K exps of the softmax (target >= 50% of it).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
-from simulate.rng import uniform_np
+from simulate.rng import stream_key, uniform_at, uniform_np
 from theory.composition import Verifier
 from theory.estimators import estimate
 
-__all__ = ["sampled_runs_numpy"]
+__all__ = ["sampled_runs_numpy", "make_bench_cases"]
+
 
 def sampled_runs_numpy(pi0, verifier: Verifier, seeds, *, estimator: str = "dr_grpo", G: int = 8,
                        lr: float = 0.5, n_iter: int = 1000, eps: float = 0.1, log_every: int = 10,
@@ -42,3 +49,54 @@ def sampled_runs_numpy(pi0, verifier: Verifier, seeds, *, estimator: str = "dr_g
         score = onehot - pi[:, None]  # (R, G, S, K)
         theta += lr * np.einsum("rg,rgsk->rsk", A, score) / G
     return theta
+
+
+@njit(cache=True, parallel=True)
+def _minimum_work(seeds, S, K, G, n_iter, acc):
+    """Draws and softmax exps only, in the kernel's layout (module docstring); acc (R,)."""
+    for r in prange(seeds.shape[0]):
+        tot = 0.0
+        for t in range(n_iter):
+            key = stream_key(seeds[r], t)
+            u = 0.0
+            for c in range(G * (S + 1)):
+                u = uniform_at(key, c)
+                tot += u
+            for j in range(S * K):
+                tot += np.exp(u - j)
+        acc[r] = tot
+    return acc
+
+
+def make_bench_cases(quick: bool) -> list:
+    """Sampled-dynamics kernel (all threads and one thread) vs this reference and the minimum work."""
+    from simulate.composition import _prepare, _sampled_runs
+    from theory.bench import BenchCase, with_threads
+    from theory.composition import mod_verifier
+
+    R, n_iter, G = (64, 100, 8) if quick else (256, 400, 8)
+    v = mod_verifier(2)
+    pi0 = np.array([[0.3, 0.35, 0.35]] * 2)
+    seeds = np.arange(R, dtype=np.int64)
+    kw = dict(estimator="grpo", G=G, lr=0.5, n_iter=n_iter, log_every=n_iter)
+    spec, G, lr, n_iter, eps, log_every, theta0, out, _ = _prepare(pi0, v, "grpo", G, 0.5, n_iter, 0.1, n_iter,
+                                                                   {}, R)
+
+    def kernel():  # what sampled_runs runs, without its input checks
+        _sampled_runs(theta0, seeds, v.trans, v.accept, v.init, spec.code, spec.params, G, lr, n_iter, eps,
+                      log_every, False, *out)
+        return out[0]
+
+    def limit():
+        _minimum_work(seeds, v.S, v.K, G, n_iter, np.zeros(R))
+
+    return [BenchCase(
+        name="composition.sampled_runs", unit="rollout-steps", work=float(R * n_iter * G * v.S),
+        candidates={"numba kernel": kernel, "numba kernel, 1 thread": lambda: with_threads(1, kernel),
+                    "numpy": lambda: sampled_runs_numpy(pi0, v, seeds, **kw),
+                    "minimum work (draws + softmax exps)": limit},
+        reference="numpy", kernel="numba kernel", limit="minimum work (draws + softmax exps)",
+        serial="numba kernel, 1 thread",
+        setup=lambda: (kernel(), _minimum_work(seeds[:1], v.S, v.K, G, 1, np.zeros(1))),
+        note=f"mod-3, S=2, K=3, G={G}, {R} runs x {n_iter} iterations, grpo; one parallel region over runs",
+        targets={"numba kernel": ">= 5x numpy, >= 50% of minimum work"})]

@@ -48,7 +48,7 @@ UPDATES = {"kl": 0, "pg": 1}
 STARTS = ("from_scratch", "post_sft")
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _softmax(z, pi):
     m = z.max()
     tot = 0.0
@@ -59,7 +59,7 @@ def _softmax(z, pi):
         pi[k] /= tot
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _rho(pi, correct):
     s = 0.0
     for k in range(pi.shape[0]):
@@ -67,18 +67,29 @@ def _rho(pi, correct):
     return s
 
 
-@njit(cache=True)
-def _categorical(pi, u):
-    """Smallest k with pi[0] + ... + pi[k] > u (the last k with pi > 0 on round-off)."""
+@njit(cache=True, inline="always")
+def _cdf(pi, cum):
+    """cum[k] = pi[0] + ... + pi[k] over the k with pi[k] > 0, summed in index order; returns the
+    last k with pi[k] > 0 (0 if none)."""
     c = 0.0
     last = 0
     for k in range(pi.shape[0]):
         if pi[k] > 0.0:
             last = k
             c += pi[k]
-            if c > u:
-                return k
+        cum[k] = c
     return last
+
+
+@njit(cache=True, inline="always")
+def _categorical(cum, last, u):
+    """Inverse-CDF draw: the smallest k with pi[k] > 0 and cum[k] > u, or ``last`` when round-off
+    leaves u above every partial sum. Branch-free: cum is non-decreasing and its first entry above
+    u (> 0) belongs to a k with pi[k] > 0, so that k is the count of entries <= u."""
+    j = 0
+    for k in range(cum.shape[0]):
+        j += 1 if cum[k] <= u else 0
+    return min(j, last)
 
 
 @njit(cache=True)
@@ -87,19 +98,23 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
     """Run one prompt's n_steps updates in place (z: (K,) logits, correct: (K,) 0/1)."""
     k_resp = z.shape[0]
     pi = np.empty(k_resp)
+    cum = np.empty(k_resp)
     grad = np.empty(k_resp)
     ys = np.empty(g, dtype=np.int64)
     r = np.empty(g)
     adv = np.empty(g)
     _softmax(z, pi)
-    rho_out[0, p] = _rho(pi, correct)
+    last = _cdf(pi, cum)
+    rho = _rho(pi, correct)  # recomputed only when pi moves
+    rho_out[0, p] = rho
     for t in range(n_steps):
         used = 0
         kept = False
         for a in range(max_refill + 1):
             key = stream_key(seed, (p * n_steps + t) * (max_refill + 1) + a)
             for i in range(g):
-                ys[i] = _categorical(pi, uniform_at(key, i))
+                ys[i] = _categorical(cum, last, uniform_at(key, i))
+            for i in range(g):
                 r[i] = correct[ys[i]]
             used += g
             if keep_row(code, r):
@@ -135,8 +150,10 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
                     for k in range(k_resp):
                         z[k] += eta * (grad[k] - total * pi[k]) / g
                 _softmax(z, pi)
+                last = _cdf(pi, cum)
+                rho = _rho(pi, correct)
         signal_out[t, p] = moved
-        rho_out[t + 1, p] = _rho(pi, correct)
+        rho_out[t + 1, p] = rho
 
 
 @njit(cache=True, parallel=True)
@@ -284,20 +301,7 @@ def _numpy_reference(code, params, logits, correct, g, eta, n_steps, seed):
 
 
 def bench_cases(quick: bool) -> list[BenchCase]:
-    """Dynamics kernel (parallel Numba) vs the vectorised NumPy reference, GRPO, KL-proximal."""
-    p, g, t = (512, 16, 50) if quick else (4096, 16, 200)
-    spec = resolve("grpo")
-    logits, correct = initial_logits(initial_success("from_scratch", p, 0))
-    outs = (np.empty((t + 1, p)), np.empty((t, p), np.int32), np.empty((t, p), np.int32),
-            np.empty((t, p), np.bool_))
+    """The dynamics kernel against the NumPy reference and its minimum work (simulate.weighting_bench)."""
+    from simulate.weighting_bench import make_bench_cases
 
-    def numba_run():
-        _dynamics(spec.code, spec.params, logits, correct, g, 0.01, 0, t, 0, 1, *outs)
-
-    def numpy_run():
-        _numpy_reference(spec.code, spec.params, logits, correct, g, 0.01, t, 1)
-
-    return [BenchCase(name="weighting.dynamics", unit="responses", work=float(p * g * t),
-                      candidates={"numba-parallel": numba_run, "numpy": numpy_run}, reference="numpy",
-                      note=f"P={p} prompts, G={g}, K=8, {t} KL-proximal steps, grpo",
-                      setup=numba_run)]
+    return make_bench_cases(quick)

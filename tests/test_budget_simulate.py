@@ -2,6 +2,7 @@
 
 import math
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -85,13 +86,15 @@ def test_kernel_equals_plain_python_oracle(K, G, reward, estimator, opts):
     np.testing.assert_array_equal(run.kept_groups, ref["kept"])
 
 
-def test_edge_hazards_zero_and_one():
+@pytest.mark.parametrize("K", [1, 2])
+@pytest.mark.parametrize("parallel", [True, False])
+def test_edge_hazards_zero_and_one(K, parallel):
     # theta -> -inf: p = 0, nothing is solved; theta -> +inf: p = 1, every rollout takes K tokens
     d = np.zeros(3)
-    lo = S.simulate_policy_gradient(d=d, theta0=-800.0, H=20, K=2, G=4, n_iter=2, seed=1)
+    lo = S.simulate_policy_gradient(d=d, theta0=-800.0, H=20, K=K, G=4, n_iter=2, seed=1, parallel=parallel)
     assert lo.successes.sum() == 0 and np.all(lo.tokens == 3 * 4 * 20) and np.all(lo.grad == 0)
-    hi = S.simulate_policy_gradient(d=d, theta0=800.0, H=20, K=2, G=4, n_iter=2, seed=1)
-    assert np.all(hi.successes == 12) and np.all(hi.tokens == 3 * 4 * 2)
+    hi = S.simulate_policy_gradient(d=d, theta0=800.0, H=20, K=K, G=4, n_iter=2, seed=1, parallel=parallel)
+    assert np.all(hi.successes == 12) and np.all(hi.tokens == 3 * 4 * K)
 
 
 @pytest.mark.parametrize("K,reward,estimator", [(1, "binary", "grpo"), (3, "graded", "rloo"), (2, "binary", "dapo")])
@@ -130,6 +133,41 @@ def test_determinism_parallel_serial_batched():
     # a longer run extends a shorter one exactly (stream = prompt << 32 + iteration)
     longer = S.simulate_policy_gradient(**{**kw, "n_iter": 12})
     np.testing.assert_array_equal(longer.theta[:9], a.theta)
+
+
+@pytest.mark.parametrize("K,reward,estimator", [(1, "binary", "grpo"), (3, "graded", "dapo")])
+def test_prompt_parallel_kernel_equals_serial_run(monkeypatch, K, reward, estimator):
+    # a large single run splits its prompts over threads; force that path on a small run
+    d = S.difficulty_population(33, 0.6)
+    kw = dict(d=d, theta0=S.theta_for_budget(1.1, d, 50, K), H=50, K=K, G=5, n_iter=5, lr=0.4,
+              estimator=estimator, reward=reward, seed=8)
+    serial = S.simulate_policy_gradient(**kw, parallel=False)
+    monkeypatch.setattr(S, "PROMPT_PARALLEL_MIN_DRAWS", 0)
+    split = S.simulate_policy_gradient(**kw, parallel=True)
+    for field in serial.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(split, field), getattr(serial, field))
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs NUMBA_NUM_THREADS >= 2")
+def test_sweep_same_numbers_on_one_and_two_threads():
+    d = S.difficulty_population(24, 0.5)
+    th = S.theta_for_budget(1.3, d, 80, 1)
+    kw = dict(d=d, theta0=np.full(6, th) + np.linspace(-0.5, 0.5, 6), H=80, seed=np.arange(6), K=1, G=8,
+              n_iter=6, lr=0.3, estimator="grpo", reward="graded")
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = S.simulate_sweep(**kw)
+        numba.set_num_threads(2)
+        two = S.simulate_sweep(**kw)
+    finally:
+        numba.set_num_threads(before)
+    for field in one.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(one, field), getattr(two, field))
+    # and each run of the sweep is the single run with its parameters
+    solo = S.simulate_policy_gradient(d=d, theta0=float(kw["theta0"][4]), H=80, seed=4, K=1, G=8, n_iter=6,
+                                      lr=0.3, estimator="grpo", reward="graded")
+    np.testing.assert_array_equal(solo.theta, one.theta[4])
 
 
 # --- Monte Carlo from the simulator against every closed form (4 standard errors) -------------

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from scipy.stats import binom
 
 import simulate.budget as S
+import simulate.budget_kernel as BK
 import tests.test_budget_simulate as budget_tests
 import tests.test_composition_simulate as composition_tests
 import tests.test_weighting_sim as weighting_tests
@@ -227,7 +228,7 @@ def test_one_compiled_specialisation_serves_every_runtime_weight(square):
 def test_numba_cache_stamp_covers_the_kernel_packages(tmp_path):
     """Every cached kernel of theory/ and simulate/ is stamped with the hash of both packages'
     sources, so editing the registry's kernel recompiles the simulators that inline it."""
-    for fn in (S._pg_kernel, S._prompt_step, advantages_batch):
+    for fn in (BK._sweep_kernel, BK._run, advantages_batch):  # simulate.budget_kernel: the budget kernels
         locator = fn._cache._impl.locator
         assert type(locator).__name__.startswith("PackageStamp")
         assert locator.get_source_stamp() == numba_cache.source_stamp()

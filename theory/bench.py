@@ -3,6 +3,12 @@
 A layer module (``simulate/<paper>.py``, ``llm_backend/...``) exposes ``bench_cases(quick)``
 returning a list of :class:`BenchCase`. Speed is reported as ratios against a reference run in the
 same process, never as an absolute time in a test.
+
+Two references answer two questions. ``reference`` (typically the idiomatic NumPy twin) says how
+much the fast path gains over the obvious alternative. ``limit`` names a *minimum-work* candidate:
+the random draws and transcendental functions the model cannot avoid, in the fast path's parallel
+layout, and nothing else; ``t_limit / t_kernel`` is the fraction of the machine's practical ceiling
+the kernel (``kernel``) reaches. A kernel at 100% would spend no time on anything but that work.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-__all__ = ["BenchCase"]
+__all__ = ["BenchCase", "with_threads"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,9 @@ class BenchCase:
     ``work`` is the number of ``unit`` items one call processes (e.g. 1e6 rollouts), so the
     harness reports throughput; ``candidates`` maps labels to zero-argument callables; the ratio of
     every candidate is taken against ``reference``. ``setup`` runs once before timing (compilation).
+    ``kernel`` names the fast path the targets judge and ``limit`` its minimum-work reference (both
+    optional; the harness then reports ``t_limit / t_kernel``). ``serial`` names the same kernel on
+    one thread, so a report shows whether the parallel path ever falls below it (shared cores).
     """
 
     name: str
@@ -30,12 +39,32 @@ class BenchCase:
     note: str = ""
     setup: Callable[[], object] | None = None
     targets: Mapping[str, str] = field(default_factory=dict)  # label -> stated target, e.g. ">= 5x"
+    kernel: str | None = None
+    limit: str | None = None
+    serial: str | None = None
 
     def __post_init__(self):
-        if self.reference not in self.candidates:
-            raise ValueError(f"reference must be one of the candidate labels {sorted(self.candidates)}")
+        for role in ("reference", "kernel", "limit", "serial"):
+            label = getattr(self, role)
+            if (label is not None or role == "reference") and label not in self.candidates:
+                raise ValueError(f"{role} must be one of the candidate labels {sorted(self.candidates)}; "
+                                 f"got {label!r}")
+        if self.limit is not None and self.kernel is None:
+            raise ValueError("a case with a limit must name its kernel")
         if self.work <= 0:
             raise ValueError("work must be > 0")
+
+
+def with_threads(n: int, fn: Callable[[], object]) -> object:
+    """Call ``fn()`` with Numba's thread count set to ``n`` (a case's one-thread candidate)."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        return fn()
+    finally:
+        numba.set_num_threads(before)
 
 
 def bench_cases(quick: bool = False) -> list[BenchCase]:

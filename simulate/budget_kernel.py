@@ -1,0 +1,201 @@
+"""Paper A simulator, the Numba kernels behind :mod:`simulate.budget` (the public API lives there).
+
+One run is serial: iterations in order, prompts in order, rollouts in order. A sweep runs its
+independent runs in ONE parallel region (``prange`` over runs, :func:`_sweep_kernel`), which is what
+every figure calls; a single large run may instead split each iteration's prompts over threads
+(:func:`_prompts_parallel_kernel`, one parallel region per iteration). Both produce the numbers of
+the serial run bit for bit: every draw is a pure function of (seed, prompt, iteration, rollout,
+stage) (simulate.rng) and every sum runs in prompt order.
+
+The group step (:func:`_group`, inlined at the Numba IR level, so no array crosses a call inside
+the hot loop except into the registry's ``advantage_row``/``keep_row``):
+
+1. p = sigmoid(theta - d_x), lp = log1p(-p), key = stream_key(seed, (x << 32) + it).
+2. Draws first: stage k of rollout i is Geometric(p) on {1, 2, ...} by inversion,
+   T_stage = floor(log(u) / lp) + 1 with u = uniform_at(key, i K + k). For K = 1 all G stage
+   times are drawn in one tight loop (into the advantage scratch, which the estimator overwrites
+   later); for K > 1 a rollout's later stages are drawn only while it can still succeed (T <= H).
+3. Branch-free bookkeeping (selects): n = min(T, H), solved = T <= H, r = solved * reward(T),
+   score = s - n p; then THE registry estimator on the group's rewards.
+
+Measured and rejected: skipping the first stage's log for draws that certainly overshoot H
+(u < (1 - p)^H, with a guard) changes no number, but the branch is unpredictable and made the K = 1
+kernel ~20% slower at xi = 0.3, 1.5 and 4 on the development machine (a log costs less than a
+mispredicted branch there).
+
+Arithmetic follows IEEE 754 (``error_model="numpy"``, as in any ``prange`` body): at p = 0
+(theta - d_x below about -745) lp = -0.0 and T = inf, a rollout that never succeeds.
+
+The oracle of tests/test_budget_simulate.py replays steps 1-3 and matches every output exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from simulate.rng import stream_key, uniform_at
+from theory.estimators import advantage_row, keep_row
+
+STREAM_SHIFT = 32
+N_SUMS = 8  # per group: gradient contribution, tokens, successes, sum r, sum r^2, mixed, any, kept
+
+
+@njit(cache=True, inline="always")
+def _sigmoid(z):
+    if z >= 0.0:
+        return 1.0 / (1.0 + np.exp(-z))
+    e = np.exp(z)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, inline="always")
+def _group(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc, sums):
+    """One prompt's group at iteration ``it``: r, a, sc (G,) scratch; ADDS its 8 sums to sums[0:8]
+    in a fixed order (callers give each group its own zeroed slot or sum groups in prompt order)."""
+    key = stream_key(seed, (np.int64(x) << STREAM_SHIFT) + it)
+    lp = np.log1p(-p)
+    graded = reward_kind != 0
+    tk = 0.0
+    ns = 0
+    if K == 1:
+        for i in range(G):  # all draws first; a is scratch until the estimator fills it
+            a[i] = np.floor(np.log(uniform_at(key, i)) / lp) + 1.0
+        for i in range(G):  # branch-free bookkeeping
+            t = a[i]
+            solved = t <= H
+            n = min(t, H)
+            tk += n
+            ns += 1 if solved else 0
+            rv = (H - t + 1.0) / H if graded else 1.0
+            r[i] = rv if solved else 0.0
+            sc[i] = (1.0 if solved else 0.0) - n * p  # score of the truncated likelihood
+    else:
+        for i in range(G):
+            t = np.floor(np.log(uniform_at(key, i * K)) / lp) + 1.0
+            s = 1 if t <= H else 0
+            for k in range(1, K):  # later stages only while the rollout can still succeed
+                if t > H:
+                    break
+                t += np.floor(np.log(uniform_at(key, i * K + k)) / lp) + 1.0
+                s += 1 if t <= H else 0
+            solved = t <= H
+            n = min(t, H)
+            tk += n
+            ns += 1 if solved else 0
+            rv = (H - t + 1.0) / H if graded else 1.0
+            r[i] = rv if solved else 0.0
+            sc[i] = s - n * p
+    advantage_row(code, r, params, a)  # THE registry estimator
+    kp = keep_row(code, r)
+    c = 0.0
+    if kp:
+        for i in range(G):
+            c += a[i] * sc[i]
+    s1 = 0.0
+    s2 = 0.0
+    mixed = 0.0
+    for i in range(G):
+        s1 += r[i]
+        s2 += r[i] * r[i]
+        mixed = 1.0 if r[i] != r[0] else mixed
+    sums[0] += c
+    sums[1] += tk
+    sums[2] += ns
+    sums[3] += s1
+    sums[4] += s2
+    sums[5] += mixed
+    sums[6] += 1.0 if ns > 0 else 0.0
+    sums[7] += 1.0 if kp else 0.0
+
+
+@njit(cache=True, inline="always")
+def _record(it, P, G, theta, lr, sums, theta_out, grad_out, tokens_out, succ_out, rsum_out, rsq_out,
+            mixed_out, anys_out, kept_out):
+    """Write iteration ``it``'s totals; returns the next theta."""
+    g = sums[0] / (P * G)
+    grad_out[it] = g
+    tokens_out[it] = sums[1]
+    succ_out[it] = int(sums[2])
+    rsum_out[it] = sums[3]
+    rsq_out[it] = sums[4]
+    mixed_out[it] = int(sums[5])
+    anys_out[it] = int(sums[6])
+    kept_out[it] = int(sums[7])
+    theta = theta + lr * g
+    theta_out[it + 1] = theta
+    return theta
+
+
+@njit(cache=True, error_model="numpy")
+def _run(seed, theta0, d, H, K, G, n_iter, lr, reward_kind, code, params, theta_out, grad_out,
+         tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out, kept_out):
+    """One run, serial: iterations, prompts and rollouts in order (the reference summation order)."""
+    P = d.shape[0]
+    r = np.empty(G)
+    a = np.empty(G)
+    sc = np.empty(G)
+    sums = np.empty(N_SUMS)
+    theta = theta0
+    theta_out[0] = theta
+    for it in range(n_iter):
+        sums[:] = 0.0
+        for x in range(P):
+            _group(seed, it, x, _sigmoid(theta - d[x]), H, K, G, reward_kind, code, params, r, a, sc, sums)
+        theta = _record(it, P, G, theta, lr, sums, theta_out, grad_out, tokens_out, succ_out, rsum_out,
+                        rsq_out, mixed_out, anys_out, kept_out)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _sweep_kernel(seeds, theta0s, d, Hs, K, G, n_iter, lrs, reward_kind, code, params, theta_out,
+                  grad_out, tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out, kept_out):
+    """Independent runs (R,) in one parallel region, each serial (:func:`_run`)."""
+    for b in prange(seeds.shape[0]):
+        _run(seeds[b], theta0s[b], d, Hs[b], K, G, n_iter, lrs[b], reward_kind, code, params,
+             theta_out[b], grad_out[b], tokens_out[b], succ_out[b], rsum_out[b], rsq_out[b],
+             mixed_out[b], anys_out[b], kept_out[b])
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _prompts_parallel_kernel(seed, theta0, d, H, K, G, n_iter, lr, reward_kind, code, params, theta_out,
+                             grad_out, tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out,
+                             kept_out, r_buf, a_buf, sc_buf, per_prompt):
+    """One run, each iteration's prompts split over threads (one parallel region per iteration:
+    worth it only when an iteration holds a lot of work); per_prompt (P, 8) is reduced in prompt
+    order, so the numbers equal :func:`_run`'s."""
+    P = d.shape[0]
+    theta = theta0
+    theta_out[0] = theta
+    sums = np.empty(N_SUMS)
+    for it in range(n_iter):
+        for x in prange(P):
+            row = per_prompt[x]
+            row[:] = 0.0
+            _group(seed, it, x, _sigmoid(theta - d[x]), H, K, G, reward_kind, code, params,
+                   r_buf[x], a_buf[x], sc_buf[x], row)
+        sums[:] = 0.0
+        for x in range(P):
+            for j in range(N_SUMS):
+                sums[j] += per_prompt[x, j]
+        theta = _record(it, P, G, theta, lr, sums, theta_out, grad_out, tokens_out, succ_out, rsum_out,
+                        rsq_out, mixed_out, anys_out, kept_out)
+
+
+# --- the minimum-work reference of the benchmark ---------------------------------------------
+@njit(cache=True, parallel=True, error_model="numpy")
+def _minimum_work(seeds, theta0s, d, K, G, n_iter, acc):
+    """The work no exact simulator of this model can avoid, in the sweep's layout (``prange`` over
+    runs, each serial): per group the stream key, the sigmoid and log1p of the hazard; per stage
+    the counter draw and its inversion floor(log(u) / lp). All G K stages are inverted (the
+    kernel's K > 1 early stop can skip a few); hazards stay at theta0 (no learning), and there is
+    no bookkeeping, no estimator and no update."""
+    for b in prange(seeds.shape[0]):
+        tot = 0.0
+        for it in range(n_iter):
+            for x in range(d.shape[0]):
+                key = stream_key(seeds[b], (np.int64(x) << STREAM_SHIFT) + it)
+                lp = np.log1p(-_sigmoid(theta0s[b] - d[x]))
+                for c in range(G * K):
+                    tot += np.floor(np.log(uniform_at(key, c)) / lp)
+        acc[b] = tot
+    return acc
