@@ -105,7 +105,7 @@ def add_options(parser: argparse.ArgumentParser, cls, *, defaults_from=None) -> 
     for path, f, base, optional in _walk(cls):
         flag = "--" + f.metadata.get("flag", f.name).replace("_", "-")
         default = _default_of(proto, path)
-        shown = ",".join(default) if isinstance(default, tuple) else default
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
         help_text = f.metadata["help"] + ("" if f.metadata.get("required") else f" (default: {shown})")
         kw = dict(dest=path, default=argparse.SUPPRESS, help=help_text)
         if f.metadata.get("required"):
