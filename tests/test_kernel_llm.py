@@ -83,19 +83,34 @@ def _cfg(tmp_path, **kw):
     return KernelConfig(**base)
 
 
-def test_measurement_end_to_end(tmp_path):
+def test_measurement_end_to_end(tmp_path, monkeypatch):
     pytest.importorskip("torch", reason="the real-model tests need the llm extra")
+    from llm_backend import tasks as task_module
     from llm_backend.measure_kernel import run_kernel
+    from llm_backend.tasks import Problem, Task
     from llm_backend.trainer import train
 
-    cfg = _cfg(tmp_path).validate()
+    class FirstDigit(Task):
+        """Reward 1 when the first generated character is a digit (about 1 in 9 for the tiny model)."""
+
+        name = "firstdigit"
+
+        def _draw(self, rng):
+            return Problem(f"Say a digit after {int(rng.integers(100))}", "0")
+
+        def solved_at(self, problem, text, finished):
+            return 1 if text[:1].isdigit() else None
+
+    monkeypatch.setitem(task_module.TASKS, "firstdigit", FirstDigit)
+    cfg = _cfg(tmp_path, task=TaskConfig(task="firstdigit", prompts=3, group=4, horizon=1), truth_group=8).validate()
     res = run_kernel(cfg, command="test", progress=False)
     assert res["kind"] == "kernel" and {"command", "hardware", "git_commit", "dtype"} <= set(res)
     steps = res["steps"]
     assert [r["step"] for r in steps] == [1, 2, 3]
     assert steps[0]["prompt_ids"] == steps[1]["prompt_ids"]  # J = 2: steps 1 and 2 share their batch
     truth = {s: np.asarray(steps[s - 1]["truth_rewards"]) for s in (2, 3)}
-    assert all(t.shape == (2, 4) for t in truth.values()) and "truth_rewards" not in steps[0]
+    assert all(t.shape == (3, 8) for t in truth.values()) and "truth_rewards" not in steps[0]
+    assert 0 < sum(np.sum(r["rewards"]) for r in steps) < 36  # non-trivial rewards: the comparison can fail
     want = _direct(steps, truth, (0.5, 1.0))
     for k, v in want.items():
         np.testing.assert_allclose(res["summary"]["sq_err"][k], v, rtol=0, atol=1e-12)
