@@ -275,8 +275,12 @@ def _append(f, rec: dict) -> None:
     os.fsync(f.fileno())
 
 
-def run_kernel(cfg: KernelConfig, *, command: str = "", started: float | None = None, progress: bool = True) -> dict:
-    """Train, record every step's rewards and the checkpoints' true values, and return the result."""
+def run_kernel(cfg: KernelConfig, *, command: str = "", started: float | None = None, progress: bool = True,
+               fault=None) -> dict:
+    """Train, record every step's rewards and the checkpoints' true values, and return the result.
+
+    ``fault`` (tests) is the trainer's fault hook (``llm_backend.trainer.POINTS``).
+    """
     from llm_backend.models import pick_device, resolve_dtype
     from llm_backend.results import run_header
     from llm_backend.rollouts import group_rollouts
@@ -314,7 +318,7 @@ def run_kernel(cfg: KernelConfig, *, command: str = "", started: float | None = 
             _append(f, rec)
             recs[int(step)] = rec
 
-        summary = train(tcfg, resume=cfg.resume, progress=progress, on_batch=on_batch)
+        summary = train(tcfg, resume=cfg.resume, progress=progress, on_batch=on_batch, fault=fault)
     log = {r["step"]: r for r in summary["log"]}
     for s, rec in recs.items():  # the hook's records are the trainer's batches
         lr = log.get(s)

@@ -11,6 +11,8 @@ import pytest
 
 from figures import llm_kernel_value_mse as fig
 from figures.runner import compute, context, draw
+from llm_backend import tasks as task_module
+from llm_backend.tasks import Problem, Task
 from llm_backend.measure_kernel import KernelConfig, kae_key, value_errors
 from llm_backend.config import ModelConfig, SamplingConfig, TaskConfig
 from rlvr_lab.cli import main
@@ -83,25 +85,32 @@ def _cfg(tmp_path, **kw):
     return KernelConfig(**base)
 
 
-def test_measurement_end_to_end(tmp_path, monkeypatch):
+class FirstDigit(Task):
+    """Reward 1 when the first generated character is a digit (about 1 in 9 for the tiny model)."""
+
+    name = "firstdigit"
+
+    def _draw(self, rng):
+        return Problem(f"Say a digit after {int(rng.integers(100))}", "0")
+
+    def solved_at(self, problem, text, finished):
+        return 1 if text[:1].isdigit() else None
+
+
+@pytest.fixture
+def firstdigit(monkeypatch):
+    monkeypatch.setitem(task_module.TASKS, "firstdigit", FirstDigit)
+
+
+def _no_seconds(steps):
+    return [{k: v for k, v in r.items() if k != "truth_seconds"} for r in steps]
+
+
+def test_measurement_end_to_end(tmp_path, firstdigit):
     pytest.importorskip("torch", reason="the real-model tests need the llm extra")
-    from llm_backend import tasks as task_module
     from llm_backend.measure_kernel import run_kernel
-    from llm_backend.tasks import Problem, Task
     from llm_backend.trainer import train
 
-    class FirstDigit(Task):
-        """Reward 1 when the first generated character is a digit (about 1 in 9 for the tiny model)."""
-
-        name = "firstdigit"
-
-        def _draw(self, rng):
-            return Problem(f"Say a digit after {int(rng.integers(100))}", "0")
-
-        def solved_at(self, problem, text, finished):
-            return 1 if text[:1].isdigit() else None
-
-    monkeypatch.setitem(task_module.TASKS, "firstdigit", FirstDigit)
     cfg = _cfg(tmp_path, task=TaskConfig(task="firstdigit", prompts=3, group=4, horizon=1), truth_group=8).validate()
     res = run_kernel(cfg, command="test", progress=False)
     assert res["kind"] == "kernel" and {"command", "hardware", "git_commit", "dtype"} <= set(res)
@@ -118,6 +127,36 @@ def test_measurement_end_to_end(tmp_path, monkeypatch):
     plain = train(replace(cfg.train_config(), out_dir=str(tmp_path / "plain")))
     assert plain["reward_by_step"] == res["reward_by_step"]
     assert [r["prompt_ids"] for r in plain["log"]] == [r["prompt_ids"] for r in steps]
+
+
+def test_interrupted_measurement_resumes_to_the_same_result(tmp_path, firstdigit):
+    """Killed inside step 2 (after its truth rollouts were recorded, before its log line): --resume
+    repeats step 2 from the step-1 checkpoint, skips the recorded truth, and equals an uninterrupted run."""
+    pytest.importorskip("torch", reason="the real-model tests need the llm extra")
+    from llm_backend.measure_kernel import run_kernel
+
+    kw = dict(task=TaskConfig(task="firstdigit", prompts=2, group=3, horizon=1),
+              steps=2, reuse=2, checkpoints=(1, 2), truth_group=3, checkpoint_every=1)
+    whole = run_kernel(_cfg(tmp_path / "a", **kw).validate(), progress=False)
+    seen = []
+
+    def fault(point):
+        seen.append(point)
+        if point == "step:estimated" and seen.count(point) == 2:
+            raise KeyboardInterrupt
+
+    cfg = _cfg(tmp_path / "b", **kw).validate()
+    with pytest.raises(KeyboardInterrupt):
+        run_kernel(cfg, progress=False, fault=fault)
+    lines = cfg.partial_path().read_text().splitlines()
+    assert len(lines) == 3 and "truth_rewards" in json.loads(lines[2])  # config, step 1, step 2
+    with pytest.raises(ValueError, match="--resume"):
+        run_kernel(cfg, progress=False)
+    cfg.resume = True
+    again = run_kernel(cfg, progress=False)
+    assert _no_seconds(again["steps"]) == _no_seconds(whole["steps"]) and again["summary"] == whole["summary"]
+    assert sum(np.sum(r["rewards"]) + np.sum(r["truth_rewards"]) for r in whole["steps"]) > 0
+    assert again["reward_by_step"] == whole["reward_by_step"]
 
 
 def test_cli_bad_inputs_exit_2_one_line(tmp_path, capsys):
