@@ -1,4 +1,4 @@
-"""``rlvr-lab llm xi|ppl|weights|train``: real-model measurements and training, written as JSON.
+"""``rlvr-lab llm xi|ppl|weights|kernel|train``: real-model measurements and training, written as JSON.
 
 Every option is generated from the entry point's typed config (``llm_backend.config``,
 ``llm_backend.trainer.TrainConfig``) by ``rlvr_lab.options``; nothing is declared twice here. The
@@ -42,7 +42,7 @@ _HELP = {"xi": "paper A: E[T], xi = H/E[T], q(H), regimes (censored MLE)",
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``llm`` and its subcommands on the app's ``subparsers``."""
-    llm = subparsers.add_parser("llm", help="real-model measurements (papers A, B, D) and training")
+    llm = subparsers.add_parser("llm", help="real-model measurements (papers A, B, C, D) and training")
     sub = llm.add_subparsers(dest="llm_command", required=True)
     for name, cls in _MEASUREMENTS.items():
         add_options(sub.add_parser(name, help=_HELP[name], description=cls.__doc__), cls)
