@@ -13,11 +13,17 @@ the same V(1-V)/K to every method, so paired differences are unbiased.
 Units of all result files are pooled. Until a file is committed the claim is inconclusive and the
 figure says so.
 
-Command sized for ~10 minutes on 2 idle CPU cores (SmolLM2-135M, float32)::
+Command sized for about 8-10 minutes on 2 idle CPU cores (SmolLM2-135M, float32; estimated from the
+committed training runs, about 14 s per step of 4 x 4 rollouts at H = 32, and the sampler's
+throughput in results/llm/xi_arithmetic_1digit.json): 9 steps of 8 prompts x 4 rollouts, J = 3,
+true values by 32 rollouts at the last step of each block, 24 units::
 
-    rlvr-lab llm kernel --model smollm2-135m --task arithmetic --task-opt digits=1 --prompts 4 \\
-        --group 4 --horizon 32 --pool 16 --steps 6 --reuse 3 --checkpoints 3,6 --truth-group 24 \\
-        --bandwidths 0.5,1.0 --lr 1e-5 --seed 0 --batch-size 96 --out results/llm/kernel_smollm2.json
+    rlvr-lab llm kernel --model smollm2-135m --task arithmetic --task-opt digits=1 --prompts 8 \\
+        --group 4 --horizon 32 --pool 32 --steps 9 --reuse 3 --checkpoints 3,6,9 --truth-group 32 \\
+        --bandwidths 0.5,1.0 --lr 1e-5 --seed 0 --batch-size 128 --run-dir runs/kernel_smollm2 \\
+        --out results/llm/kernel_smollm2.json
+
+(``--resume`` after an interruption; half the time: ``--prompts 4 --steps 6 --checkpoints 3,6``.)
 
 Run with ``rlvr-lab reproduce --only llm_kernel``.
 """

@@ -32,7 +32,8 @@ the reuse block.
 
 Resumable: ``<out>.partial.jsonl`` holds the config line and one record per finished step
 (rewards, and the truth rewards at checkpoints); the trainer's run directory (``run_dir``, default
-``<out>.run``) holds its checkpoints. ``--resume`` continues both; the sampling seeds are functions
+``runs/kernel_<stem of out>``) holds its checkpoints (weights and optimizer state, about 1.6 GB for
+SmolLM2-135M: never under results/). ``--resume`` continues both; the sampling seeds are functions
 of (seed, step), so the result equals an uninterrupted run's.
 
 Example (the pure part)::
@@ -107,7 +108,8 @@ class KernelConfig:
     bandwidths: tuple = opt((0.5, 1.0), "KAE relative bandwidths h > 0; the first is the claim's primary")
     kernel: str = opt("triangular", "KAE kernel: triangular | exponential", choices=tuple(KERNELS))
     checkpoint_every: int = opt(3, "trainer checkpoint every N steps (resume granularity; >= 1)")
-    run_dir: str | None = opt(None, "trainer run directory (default: <out>.run)")
+    run_dir: str | None = opt(None, "trainer run directory, checkpoints included: keep it out of results/ "
+                              "(default: runs/kernel_<stem of out>)")
     out: str = opt(None, "result JSON path", required=True)
     resume: bool = opt(False, "continue an interrupted measurement (same config only)")
 
@@ -138,7 +140,7 @@ class KernelConfig:
         return self
 
     def run_directory(self) -> Path:
-        return Path(self.run_dir).expanduser() if self.run_dir else Path(str(self.out) + ".run")
+        return Path(self.run_dir).expanduser() if self.run_dir else Path("runs") / f"kernel_{Path(self.out).stem}"
 
     def partial_path(self) -> Path:
         p = Path(self.out).expanduser()

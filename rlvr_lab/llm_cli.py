@@ -13,7 +13,7 @@ Examples::
         --horizon 80 --batch-size 256 --out results/llm/xi_arithmetic.json          # add --resume after Ctrl-C
     rlvr-lab llm ppl --from-xi results/llm/xi_arithmetic.json --out results/llm/ppl_arithmetic.json
     rlvr-lab llm weights --task countdown --prompts 16 --group 8 --horizon 96 --out results/llm/weights.json
-    rlvr-lab llm kernel --model tiny --steps 6 --reuse 3 --checkpoints 3,6 --out results/llm/kernel_tiny.json
+    rlvr-lab llm kernel --steps 6 --reuse 3 --checkpoints 3,6 --out results/llm/kernel.json  # checkpoints in runs/
     rlvr-lab llm train --estimator linear_r --task countdown --steps 20 --out-dir runs/lin --resume
     rlvr-lab llm train --config run.toml --steps 30        # TOML keys are TrainConfig's field names
 """

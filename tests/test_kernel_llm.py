@@ -80,7 +80,8 @@ def test_value_errors_bad_inputs():
 def _cfg(tmp_path, **kw):
     base = dict(model=ModelConfig(name="tiny"), task=TaskConfig(task="arithmetic", task_options={"digits": 1},
                 prompts=2, group=3, horizon=2), sampling=SamplingConfig(batch_size=32), steps=3, pool=4, reuse=2,
-                checkpoints=(2, 3), truth_group=4, bandwidths=(0.5, 1.0), lr=1e-2, out=str(tmp_path / "k.json"))
+                checkpoints=(2, 3), truth_group=4, bandwidths=(0.5, 1.0), lr=1e-2, out=str(tmp_path / "k.json"),
+                run_dir=str(tmp_path / "run"))
     base.update(kw)
     return KernelConfig(**base)
 
@@ -164,7 +165,7 @@ def test_cli_bad_inputs_exit_2_one_line(tmp_path, capsys):
     for argv, word in ((["--checkpoints", "9"], "checkpoints"), (["--bandwidths", "0,1"], "bandwidths"),
                        (["--group", "1"], "group"), (["--truth-group", "1"], "truth_group"),
                        (["--checkpoints", "a"], "checkpoints"), (["--reuse", "0"], "reuse")):
-        assert main(["llm", "kernel", "--model", "tiny", *argv, "--out", out]) == 2
+        assert main(["llm", "kernel", "--model", "tiny", *argv, "--out", out, "--run-dir", str(tmp_path / "r")]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and word in err, err
 
