@@ -98,6 +98,7 @@ def compute(ctx, cfg: Config) -> dict:
     return {"missing": False, "mean_t": mean_t, "xi_provenance": provenance(xi), "runs": per,
             "same_start": bool(same_start), "eval_prompts": int(starts[0].shape[0]), "eval_group": int(starts[0].shape[1]),
             "eval_horizon": c0["eval_horizon"], "hardware": provenance(runs[0])["hardware"],
+            "model_label": provenance(runs[0])["model_label"],
             "sim_xi0": sim["xi0"], "sim_eff": sim_eff.mean(0),
             "sim_eff_se": sim_eff.std(0, ddof=1) / np.sqrt(cfg.sim_seeds)}
 
@@ -144,7 +145,7 @@ def draw(data, axes):
     ax = axes[0]
     xs = [r["xi0"] for r in runs]
     ax.errorbar(xs, [r["eff"] for r in runs], yerr=[1.96 * r["eff_se"] for r in runs], fmt="o-", color="C0",
-                capsize=3, label="SmolLM2, measured (95% paired interval)")
+                capsize=3, label=f"{data.get('model_label', 'model')}, measured (95% paired interval)")
     ax.axhline(0, color="k", lw=0.6)
     ax.set(xscale="log", xlabel="xi0 = H / E[T] (log scale)", ylabel="held-out accuracy gain per step",
            title="efficiency vs xi0")
@@ -167,7 +168,7 @@ def draw(data, axes):
                 label=f"H = {r['H']} ({r['rows_per_step']} rollouts/step)")
     ax.set(xlabel="training step", ylabel="mean training reward 1{T <= H}", title="training reward")
     ax.legend(fontsize=8)
-    axes[0].figure.suptitle(f"SmolLM2-135M-Instruct, 1-digit sums, grpo, one seed ({data['hardware']})", fontsize=9)
+    axes[0].figure.suptitle(f"{data.get('model_label', 'model')}, 1-digit sums, grpo, one seed ({data['hardware']})", fontsize=9)
 
 
 FIGURE = Figure(name="llm_budget_efficiency", title="Paper A on a real model: learning efficiency vs measured xi0",

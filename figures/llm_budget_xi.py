@@ -190,7 +190,8 @@ def draw(data, axes):
     parts = [f"{_label(d)}: {d['num_prompts']} prompts x {d['group']} rollouts, {d['tokens_per_second']} tok/s"
              for d in data["datasets"].values()]
     hw = next(iter(data["datasets"].values()))["provenance"]["hardware"]
-    axes[0].figure.suptitle(f"SmolLM2-135M-Instruct ({hw}); " + "; ".join(parts), fontsize=9)
+    label = next(iter(data["datasets"].values()))["provenance"].get("model_label", "model")
+    axes[0].figure.suptitle(f"{label} ({hw}); " + "; ".join(parts), fontsize=9)
 
 
 FIGURE = Figure(name="llm_budget_xi", title="Paper A on a real model: T, q(H) and the reward spread vs xi",

@@ -52,7 +52,7 @@ def evaluate(data) -> list:
     lo, hi = data["ci"]
     v = judge(supported=hi < 0, not_supported=lo > 0)
     n = {"prompts": data["n_prompts"], "rollouts_per_prompt": data["group"]}
-    note = (f"SmolLM2-135M on 2-digit sums, {data['n_prompts']} prompts: far fewer than paper D's 17k; "
+    note = (f"{data['provenance'].get('model_label', 'model')} on 2-digit sums, {data['n_prompts']} prompts: far fewer than paper D's 17k; "
             f"p = {data['p_value']:.3g}")
     return [Verdict(c, v, {"spearman": data["spearman"]}, {"ci95": [lo, hi]}, n, note=note)]
 
@@ -69,7 +69,7 @@ def draw(data, axes):
     ax.plot([b["bin"] for b in bins], [b["passrate_mean"] for b in bins], "o-")
     ax.set(xlabel=f"PPL quantile bin (1 = lowest; {len(bins)} bins, ~{bins[0]['n']} prompts each)",
            ylabel="mean pass rate", title="pass rate by PPL bin (paper D, Fig. F1 shape: falling)")
-    axes[0].figure.suptitle(f"SmolLM2-135M-Instruct, {data['n_prompts']} prompts x {data['group']} rollouts "
+    axes[0].figure.suptitle(f"{data['provenance'].get('model_label', 'model')}, {data['n_prompts']} prompts x {data['group']} rollouts "
                  f"({data['provenance']['hardware']})", fontsize=9)
 
 

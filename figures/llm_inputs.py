@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["provenance", "times_array", "placeholder"]
+__all__ = ["provenance", "model_label", "times_array", "placeholder"]
+
+_MODEL_NAMES = {"smollm2-135m": "SmolLM2-135M-Instruct", "tiny": "tiny random Llama"}
+
+
+def model_label(res: dict) -> str:
+    """The model a result file names (its ``model`` field), with its dtype where recorded."""
+    name = str(res.get("model") or "unknown model")
+    label = _MODEL_NAMES.get(name, name.rstrip("/").split("/")[-1] if name.startswith(("/", ".")) else name)
+    dtype = res.get("dtype") or (res.get("config") or {}).get("dtype")
+    return f"{label} ({dtype})" if dtype and dtype != "float32" else label
 
 
 def provenance(res: dict) -> dict:
     """The header fields a figure carries along: command, model, seed, hardware, time, sample size."""
     keys = ("command", "model", "seed", "started_utc", "wall_seconds", "git_commit", "sample_size")
     out = {k: res.get(k) for k in keys}
+    out["model_label"] = model_label(res)
     hw = res.get("hardware") or {}
     out["hardware"] = f"{hw.get('processor', '?')}, {hw.get('cpu_count', '?')} cores, torch {hw.get('torch', '?')}" + (
         f", GPU {hw['gpu']}" if hw.get("gpu") else ", CPU only")

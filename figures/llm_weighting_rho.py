@@ -191,7 +191,8 @@ def draw(data, axes):
                title=f"{label}: from-scratch runs ({rows} rollouts/step)" if runs else f"{label}: no runs")
         if runs:
             ax.legend(fontsize=8)
-    axes[0].figure.suptitle("SmolLM2-135M-Instruct, one seed per weighting" + (
+    label = data["provenance"].get("model_label", "model") if not data["missing_weights"] else "model"
+    axes[0].figure.suptitle(f"{label}, one seed per weighting" + (
         f" ({data['provenance']['hardware']})" if not data["missing_weights"] else ""), fontsize=9)
 
 

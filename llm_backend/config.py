@@ -34,6 +34,7 @@ from theory.checks import check_choice, check_int, check_probability, check_real
 from theory.estimators import ESTIMATORS, effective_weight
 
 __all__ = ["ModelConfig", "SamplingConfig", "TaskConfig", "XiConfig", "PplConfig", "WeightsConfig", "TrainConfig",
+           "CompositionConfig",
            "opt", "check_model_name", "check_device", "check_output_file", "check_output_dir", "check_input_file", "config_dict"]
 
 DTYPES = ("float32", "bfloat16", "auto")  # models.DTYPES (kept here so validation needs no torch)
@@ -159,7 +160,14 @@ class ModelConfig:
         check_model_name(self.name)
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {self.dtype!r}")
-        check_device(self.device)
+        if check_device(self.device) and self.device.startswith("cuda"):
+            import importlib.util
+
+            if importlib.util.find_spec("torch") is not None:
+                import torch
+
+                if not torch.cuda.is_available():
+                    raise ValueError(f"device must be 'cpu' here (CUDA is not available); got {self.device!r}")
         return self
 
 
@@ -279,6 +287,20 @@ class WeightsConfig(_Measurement):
                 raise ValueError(f"estimators: {name!r} has no effective weight w(rho), so no time to "
                                  "target can be predicted") from None
         self.estimators = tuple(self.estimators)
+        return self
+
+
+@dataclass
+class CompositionConfig(_Measurement):
+    """Paper E: P(final correct | step s correct / not correct) per step (``rlvr-lab llm composition``)."""
+
+    task: TaskConfig = field(default_factory=_task(task="multistep", prompts=32, group=8, horizon=96))
+
+    def validate(self) -> "CompositionConfig":
+        if self.task.task != "multistep":
+            raise ValueError(f"task must be 'multistep' for llm composition (it checks intermediate steps); "
+                             f"got {self.task.task!r}")
+        super().validate()
         return self
 
 

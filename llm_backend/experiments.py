@@ -35,7 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from llm_backend.config import PplConfig, WeightsConfig, XiConfig, config_dict
+from llm_backend.config import CompositionConfig, PplConfig, WeightsConfig, XiConfig, config_dict
+from llm_backend.measure_composition import composition_summary
 from llm_backend.measure_budget import xi_summary
 from llm_backend.measure_curriculum import ppl_passrate_summary, prompt_perplexity
 from llm_backend.measure_weighting import rho_summary
@@ -44,7 +45,7 @@ from llm_backend.results import read_result, run_header
 from llm_backend.rollouts import group_rollouts
 from llm_backend.tasks import make_task
 
-__all__ = ["run_xi", "run_ppl", "run_weights", "finish", "measure_chunks"]
+__all__ = ["run_xi", "run_ppl", "run_weights", "run_composition", "finish", "measure_chunks"]
 
 N_EXAMPLES = 3
 
@@ -85,7 +86,8 @@ def _append_line(f, rec: dict) -> None:
     os.fsync(f.fileno())
 
 
-def measure_chunks(cfg, lm, tk, problems, *, sample: bool, ppl: bool, progress: bool) -> list[dict]:
+def measure_chunks(cfg, lm, tk, problems, *, sample: bool, ppl: bool, progress: bool,
+                   steps: bool = False) -> list[dict]:
     """Per-chunk records for ``problems`` (resuming from and appending to ``cfg.partial_path()``)."""
     path, key = cfg.partial_path(), _key(cfg)
     g = cfg.task.group
@@ -124,6 +126,11 @@ def measure_chunks(cfg, lm, tk, problems, *, sample: bool, ppl: bool, progress: 
                                seconds=time.perf_counter() - t0,
                                examples=[lm.tokenizer.decode(gr.rollouts.response_ids(i * g))
                                          for i in range(len(part)) if start + i < N_EXAMPLES])
+                    if steps:  # per row: which intermediate results appear completed (paper E)
+                        ro = gr.rollouts
+                        rec["checks"] = [[tk.step_checks(part[i], lm.tokenizer.decode(ro.response_ids(i * g + j)),
+                                                         bool(ro.ended[i * g + j])) for j in range(g)]
+                                         for i in range(len(part))]
                 if ppl:
                     rec["ppl"] = prompt_perplexity(lm, part).tolist()
                 _append_line(f, rec)
@@ -243,6 +250,22 @@ def run_weights(cfg: WeightsConfig, *, command: str = "", started: float | None 
     return {**_header("weights", cfg, lm, command, started), "settings": _settings(cfg, tk),
             "sampling": _stats(chunks, times.size), "summary": summary,
             "examples": _examples(problems, chunks, times), "times": times, "sample_size": _sample_size(cfg)}
+
+
+def run_composition(cfg: CompositionConfig, *, command: str = "", started: float | None = None,
+                    progress: bool = True) -> dict:
+    """Paper E: q+ / q- and the task-advantage ratio per intermediate step (``measure_composition``)."""
+    started = time.time() if started is None else started
+    lm, tk, problems = _setup(cfg)
+    chunks = measure_chunks(cfg, lm, tk, problems, sample=True, ppl=False, progress=progress, steps=True)
+    times = _times(chunks)
+    checks = np.array([row for c in chunks for row in c["checks"]], dtype=bool)  # (N, G, S)
+    summary = {**composition_summary(checks, times <= cfg.task.horizon), "num_prompts": len(problems),
+               "group": cfg.task.group, "horizon": cfg.task.horizon}
+    return {**_header("composition", cfg, lm, command, started), "settings": _settings(cfg, tk),
+            "sampling": _stats(chunks, times.size), "summary": summary, "times": times, "checks": checks,
+            "problems": [{"prompt": p.prompt, "answer": p.answer, "steps": list(p.steps)} for p in problems],
+            "examples": _examples(problems, chunks, times), "sample_size": _sample_size(cfg)}
 
 
 def finish(cfg) -> None:

@@ -20,8 +20,12 @@ __all__ = ["discover", "run_case", "run_bench", "executor_cases"]
 _PACKAGES = ("theory", "simulate", "llm_backend")
 
 
+_REPORTERS: list = []  # modules' ``bench_report()`` (extra lines, e.g. the training step's phase split)
+
+
 def discover(quick: bool, pattern: str | None = None, echo=print) -> list[BenchCase]:
     cases = []
+    _REPORTERS.clear()
     for pkg_name in _PACKAGES:
         pkg = importlib.import_module(pkg_name)
         for info in pkgutil.iter_modules(pkg.__path__):
@@ -33,6 +37,8 @@ def discover(quick: bool, pattern: str | None = None, echo=print) -> list[BenchC
             fn = getattr(module, "bench_cases", None)
             if callable(fn) and getattr(fn, "__module__", None) == module.__name__:
                 cases.extend(fn(quick))
+                if callable(getattr(module, "bench_report", None)):
+                    _REPORTERS.append(module.bench_report)
     cases.extend(executor_cases(quick))
     if pattern:
         pat = pattern if any(ch in pattern for ch in "*?[") else f"*{pattern}*"
@@ -119,8 +125,14 @@ def run_bench(*, quick: bool = False, pattern: str | None = None, repeats: int =
         echo(f"\n{case.name}  ({case.note})" if case.note else f"\n{case.name}")
         for label, r in res.items():
             tag = " (reference)" if label == case.reference else ""
-            target = f"   target {case.targets[label]}" if label in case.targets else ""
+            target = f"   target {case.targets[label]}" if case.targets.get(label) else ""
             echo(f"  {label:<40} {r['throughput']:>14.4g} {case.unit}/s   "
                  f"x{r['speedup_vs_reference']:.2f} vs reference{tag}{target}")
         rows.append({"case": case.name, "unit": case.unit, "results": res})
+    for report in _REPORTERS:
+        lines = report()
+        for line in lines:
+            echo(line)
+        if lines:
+            rows.append({"report": lines})
     return rows

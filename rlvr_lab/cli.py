@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from rlvr_lab import llm_cli
+from rlvr_lab.integrations import cli as integrations_cli
 
 __all__ = ["main", "build_parser"]
 
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write results as JSON")
 
     llm_cli.add_parser(sub)  # rlvr-lab llm xi|ppl|weights|train (imports torch only when run)
+    integrations_cli.add_parser(sub)  # rlvr-lab integrations check|export (TRL / verl / OpenRLHF)
     return p
 
 
@@ -117,7 +119,7 @@ def _reproduce(args) -> int:
 
 
 _COMMANDS = {"reproduce": _reproduce, "claims": _claims, "figures": _figures, "bench": _bench,
-             "llm": llm_cli.run}
+             "llm": llm_cli.run, "integrations": integrations_cli.run}
 
 
 def main(argv=None) -> int:

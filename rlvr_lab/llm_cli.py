@@ -1,4 +1,4 @@
-"""``rlvr-lab llm xi|ppl|weights|kernel|train``: real-model measurements and training, written as JSON.
+"""``rlvr-lab llm xi|ppl|weights|kernel|composition|train``: real-model measurements and training, written as JSON.
 
 Every option is generated from the entry point's typed config (``llm_backend.config``,
 ``llm_backend.trainer.TrainConfig``) by ``rlvr_lab.options``; nothing is declared twice here. The
@@ -25,7 +25,7 @@ import shlex
 import sys
 import time
 
-from llm_backend.config import PplConfig, WeightsConfig, XiConfig
+from llm_backend.config import CompositionConfig, PplConfig, WeightsConfig, XiConfig
 from llm_backend.config import TrainConfig
 from llm_backend.measure_kernel import KernelConfig
 from rlvr_lab.options import add_options, build, from_mapping, read_toml
@@ -33,11 +33,13 @@ from rlvr_lab.options import add_options, build, from_mapping, read_toml
 __all__ = ["add_parser", "run", "config_from_args", "LLM_EXTRA_HINT"]
 
 LLM_EXTRA_HINT = 'the real-model commands need the `llm` extra: pip install "rlvr-lab[llm]"'
-_MEASUREMENTS = {"xi": XiConfig, "ppl": PplConfig, "weights": WeightsConfig, "kernel": KernelConfig}
+_MEASUREMENTS = {"xi": XiConfig, "ppl": PplConfig, "weights": WeightsConfig, "kernel": KernelConfig,
+                "composition": CompositionConfig}
 _HELP = {"xi": "paper A: E[T], xi = H/E[T], q(H), regimes (censored MLE)",
          "ppl": "paper D: prompt perplexity vs pass rate (Spearman, deciles)",
          "weights": "paper B: start distribution of rho_hat, predicted time to target",
-         "kernel": "paper C: value MSE of GRPO-LOO, global mean and KAE on a short training run"}
+         "kernel": "paper C: value MSE of GRPO-LOO, global mean and KAE on a short training run",
+         "composition": "paper E: P(final correct | step s correct / not), ratio r per step (multistep)"}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -79,6 +81,10 @@ def config_from_args(args):
     return build(_MEASUREMENTS[args.llm_command], args).validate()
 
 
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
 def _require_llm_extra() -> None:
     import importlib.util
 
@@ -113,7 +119,7 @@ def run(args) -> int:
     from llm_backend.results import write_result
 
     run_fn = {"xi": experiments.run_xi, "ppl": experiments.run_ppl, "weights": experiments.run_weights,
-              "kernel": measure_kernel.run_kernel}
+              "kernel": measure_kernel.run_kernel, "composition": experiments.run_composition}
     try:
         res = run_fn[args.llm_command](cfg, command=_command_line(), started=t0)
     except KeyboardInterrupt:
@@ -133,6 +139,10 @@ def run(args) -> int:
         print(f"kernel: {s['n_units']} (step, prompt) units; value MSE " + ", ".join(f"{k} {v:.4f}" for k, v in mse.items())
               + "".join(f"; {k}: {v['mean']:+.4f} [{v['ci95'][0]:+.4f}, {v['ci95'][1]:+.4f}]"
                         for k, v in s["paired"].items() if k.startswith(s["primary"])))
+    elif args.llm_command == "composition":
+        print(f"composition: {s['num_prompts']} prompts x {s['group']}, final success {s['final_success']:.3f}; "
+              + "; ".join(f"step {d['step']}: q+ {_fmt(d['q_plus'])}, q- {_fmt(d['q_minus'])}, r {_fmt(d['ratio'])}"
+                          for d in s["steps"]))
     else:
         print(f"weights: {s['num_prompts']} prompts x {s['group']}: mean rho_hat = {s['mean_rho_hat']:.3f}, "
               f"all-fail fraction = {s['all_fail_fraction']:.2f}; median time to rho={s['target']}: "

@@ -106,7 +106,8 @@ def add_options(parser: argparse.ArgumentParser, cls, *, defaults_from=None) -> 
         flag = "--" + f.metadata.get("flag", f.name).replace("_", "-")
         default = _default_of(proto, path)
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        help_text = f.metadata["help"] + ("" if f.metadata.get("required") else f" (default: {shown})")
+        quiet = f.metadata.get("required") or default in (None, {}) or "default" in f.metadata["help"]
+        help_text = f.metadata["help"] + ("" if quiet else f" (default: {shown})")
         kw = dict(dest=path, default=argparse.SUPPRESS, help=help_text)
         if f.metadata.get("required"):
             kw["required"] = True

@@ -156,3 +156,12 @@ def test_weighting_combines_data_sets_by_the_declared_rule(tmp_path):
         held = b.measured["1-digit sums"]["held_out"]
         assert held["asym_minus_sym"] == pytest.approx(1.0 if asym_wins else -1.0) and held["prompts"] == 8
         _draw(llm_weighting_rho, data)
+
+
+def test_model_is_named_from_the_result_file():
+    from figures.llm_inputs import model_label, provenance
+
+    assert model_label({"model": "smollm2-135m"}) == "SmolLM2-135M-Instruct"
+    assert model_label({"model": "tiny", "dtype": "bfloat16"}) == "tiny random Llama (bfloat16)"
+    assert model_label({"model": "/ckpts/my-model/", "config": {"dtype": "float32"}}) == "my-model"
+    assert provenance({"model": "org/name"})["model_label"] == "org/name"

@@ -177,3 +177,42 @@ def test_resume_keeps_the_evaluations(tmp_path):
     resumed = train(_cfg(tmp_path, "eb", **kw), resume=True)
     strip = lambda ev: [{k: v for k, v in e.items() if k != "seconds"} for e in ev]  # noqa: E731
     assert strip(straight["eval"]) == strip(resumed["eval"]) and [e["step"] for e in resumed["eval"]] == [0, 3]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_response_only_logprobs_equal_the_full_forward(dtype):
+    """The output head at response positions only gives the full forward's log-probs there (the
+    oracle: ``token_logprobs`` on every position), and zeros elsewhere; under bf16 autocast both
+    run in bf16 and still agree with each other."""
+    from llm_backend.policy_loss import pack, response_logprobs, token_logprobs
+
+    lm = load_model("tiny", seed=1)
+    x, attn, rmask = pack([[5, 6, 7, 8], [9, 10]], [[11, 12, 2], [13]], lm.pad_id, lm.device)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == "bfloat16"):
+        full = token_logprobs(lm.model, x, attn, 0.8)
+        lean = response_logprobs(lm.model, x, attn, rmask, 0.8)
+    tol = 1e-6 if dtype == "float32" else 2e-2
+    torch.testing.assert_close(lean[rmask.bool()], full[rmask.bool()], atol=tol, rtol=0)
+    assert torch.all(lean[~rmask.bool()] == 0)
+
+
+def test_bf16_run_records_its_dtype_and_trains(tmp_path):
+    s = train(_cfg(tmp_path, "bf", dtype="bfloat16", steps=1))
+    assert s["dtype"] == "bfloat16" and s["log"][0]["dtype"] == "bfloat16" and s["log"][0]["backward"]
+    assert set(s["log"][0]["phase_seconds"]) == {"sampling", "forward_loss", "backward", "optimizer"}
+
+
+def test_kae_state_is_json_and_round_trips():
+    from llm_backend.estimator_state import estimator_extras, new_state, state_from_dict, state_to_dict
+    from theory.estimators import estimate
+
+    st = new_state("kae")
+    r = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    estimate("kae", r, **estimator_extras("kae", [4, 9], 1, st))
+    d = json.loads(json.dumps(state_to_dict("kae", st)))
+    back = state_from_dict("kae", d)
+    a = estimate("kae", r, **estimator_extras("kae", [4, 9], 2, st)).advantages
+    b = estimate("kae", r, **estimator_extras("kae", [4, 9], 2, back)).advantages
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="state"):
+        state_from_dict("kae", {"type": "KernelHistory"})
