@@ -352,6 +352,8 @@ class TrainConfig:
                       choices=("linear", "quadratic", "exponential"))
     rollout_weights: str = opt("none", "none | entropy (paper D relative-entropy weights times the advantages)",
                                choices=("none", "entropy"))
+    batch_reuse: int = opt(1, "paper C schedule: each minibatch of prompts is reused for J consecutive steps, fresh "
+                           "rollouts every step (1: a new draw every step; > 1 needs selection none)", flag="reuse")
     out_dir: str = opt("runs/llm-train", "run directory (log, checkpoint, summary)", flag="out-dir")
     command: str = ""
 
@@ -401,6 +403,10 @@ class TrainConfig:
         check_real("selection_ratio", self.selection_ratio, low=0.0, high=1.0, open_low=True)
         check_choice("pacing", self.pacing, PACINGS)
         check_choice("rollout_weights", self.rollout_weights, ROLLOUT_WEIGHTS)
+        check_int("batch_reuse", self.batch_reuse, low=1)
+        if self.batch_reuse > 1 and self.selection != "none":
+            raise ValueError(f"batch_reuse > 1 needs selection 'none' (a selection rescored every step would not "
+                             f"reuse the batch); got selection {self.selection!r}")
         if self.selection != "none" and self.pool < n_candidates(self.prompts, self.selection_ratio):
             raise ValueError(f"pool must be >= the candidate batch round(prompts / selection_ratio) = "
                              f"{n_candidates(self.prompts, self.selection_ratio)} when selection is {self.selection!r}")

@@ -3,7 +3,9 @@
 One step (``rlvr-lab llm train``):
 
 1. draw ``prompts`` problems from a fixed, seeded pool of ``pool`` problems (prompt id = index in
-   the pool, so stateful estimators such as ``kae`` see repeated prompts);
+   the pool, so stateful estimators such as ``kae`` see repeated prompts); with ``batch_reuse`` =
+   J > 1 the draw of a block's first step is reused for its J consecutive steps (paper C's
+   schedule), each step sampling fresh rollouts;
 2. sample ``group`` rollouts per prompt to horizon H (``llm_backend.rollouts``), rewards 1{T <= H};
 3. advantages and keep-mask from ``theory.estimators.estimate(name, rewards, **options)``; an
    estimator that needs prompt ids, the step or a state gets them from the trainer
@@ -108,16 +110,25 @@ def _autocast(cfg, lm):
     return torch.autocast(device_type=lm.device.type, dtype=torch.bfloat16, enabled=lm.dtype == "bfloat16")
 
 
-def _step(cfg, lm, slm, ref, opt, task, pool, step: int, est_state, fault) -> dict:
+def batch_step(step: int, reuse: int) -> int:
+    """The step whose prompt draw step ``step`` uses: the first of its block of ``reuse`` steps
+    (paper C's schedule; ``reuse`` = 1 gives ``step`` itself, the draw of every earlier run)."""
+    return ((step - 1) // reuse) * reuse + 1
+
+
+def _step(cfg, lm, slm, ref, opt, task, pool, step: int, est_state, fault, on_batch=None) -> dict:
     timer = _Timer(lm.device)
     lm.model.eval()
-    ids, sel_log = select_prompts(cfg, slm, pool, step, derive_seed(cfg.seed, "prompts", step))  # paper D
+    draw = batch_step(step, cfg.batch_reuse)
+    ids, sel_log = select_prompts(cfg, slm, pool, draw, derive_seed(cfg.seed, "prompts", draw))  # paper D
     problems = [pool[i] for i in ids]
     gr = group_rollouts(slm, task, problems, group=cfg.group, horizon=cfg.horizon, temperature=cfg.temperature,
                         top_p=cfg.top_p, seed=derive_seed(cfg.seed, "sample", step), batch_size=cfg.batch_size)
     timer.lap("sampling")
     fault("step:sampled")
     rewards = gr.rewards()  # (P, G)
+    if on_batch is not None:  # a measurement's look at the batch under the policy that sampled it
+        on_batch(step, ids, problems, rewards, slm)
     extra = estimator_extras(cfg.estimator, ids, step, est_state)
     est = estimate(cfg.estimator, rewards, **cfg.estimator_options, **extra)
     fault("step:estimated")
@@ -257,7 +268,7 @@ STEP_POINTS = ("step:sampled", "step:estimated", "step:optimized", "step:logged"
 POINTS = STEP_POINTS + CKPT_POINTS  # every named point of :func:`train`'s ``fault`` hook
 
 
-def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False, fault=None) -> dict:
+def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False, fault=None, on_batch=None) -> dict:
     """Run (or resume) training; returns the summary written to ``out_dir/summary.json``.
 
     Checkpoints follow ``llm_backend.checkpoints``' atomic protocol. On resume the run continues
@@ -266,6 +277,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False, fau
     checkpoint is written only when the in-memory state is exactly that after the last logged step
     (not in the middle of a step, whose optimizer or estimator state may already have moved).
     ``fault(point)`` (tests) is called at each of :data:`POINTS` and may raise.
+    ``on_batch(step, prompt_ids, problems, rewards, sampler)`` (measurements, e.g.
+    ``llm_backend.measure_kernel``) is called in every step after sampling, before the update; it
+    must not change the sampler's weights (sampling uses its own seeded uniforms, so extra rollouts
+    there leave the run unchanged).
     """
     hook = fault or (lambda point: None)
     cfg.validate()
@@ -314,7 +329,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False, fau
             _append(eval_path, _evaluate(cfg, slm, task, held_out, start - 1))
         for step in range(start, cfg.steps + 1):
             inside_step = True  # from here until the log line, memory may be ahead of `logged`
-            rec = _step(cfg, lm, slm, ref, opt, task, pool, step, est_state, hook)
+            rec = _step(cfg, lm, slm, ref, opt, task, pool, step, est_state, hook, on_batch)
             _append(log_path, rec)
             logged, inside_step = step, False
             hook("step:logged")

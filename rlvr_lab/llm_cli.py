@@ -1,4 +1,4 @@
-"""``rlvr-lab llm xi|ppl|weights|composition|train``: real-model measurements and training, written as JSON.
+"""``rlvr-lab llm xi|ppl|weights|kernel|composition|train``: real-model measurements and training, written as JSON.
 
 Every option is generated from the entry point's typed config (``llm_backend.config``,
 ``llm_backend.trainer.TrainConfig``) by ``rlvr_lab.options``; nothing is declared twice here. The
@@ -13,6 +13,7 @@ Examples::
         --horizon 80 --batch-size 256 --out results/llm/xi_arithmetic.json          # add --resume after Ctrl-C
     rlvr-lab llm ppl --from-xi results/llm/xi_arithmetic.json --out results/llm/ppl_arithmetic.json
     rlvr-lab llm weights --task countdown --prompts 16 --group 8 --horizon 96 --out results/llm/weights.json
+    rlvr-lab llm kernel --steps 6 --reuse 3 --checkpoints 3,6 --out results/llm/kernel.json  # checkpoints in runs/
     rlvr-lab llm train --estimator linear_r --task countdown --steps 20 --out-dir runs/lin --resume
     rlvr-lab llm train --config run.toml --steps 30        # TOML keys are TrainConfig's field names
 """
@@ -26,21 +27,24 @@ import time
 
 from llm_backend.config import CompositionConfig, PplConfig, WeightsConfig, XiConfig
 from llm_backend.config import TrainConfig
+from llm_backend.measure_kernel import KernelConfig
 from rlvr_lab.options import add_options, build, from_mapping, read_toml
 
 __all__ = ["add_parser", "run", "config_from_args", "LLM_EXTRA_HINT"]
 
 LLM_EXTRA_HINT = 'the real-model commands need the `llm` extra: pip install "rlvr-lab[llm]"'
-_MEASUREMENTS = {"xi": XiConfig, "ppl": PplConfig, "weights": WeightsConfig, "composition": CompositionConfig}
+_MEASUREMENTS = {"xi": XiConfig, "ppl": PplConfig, "weights": WeightsConfig, "kernel": KernelConfig,
+                "composition": CompositionConfig}
 _HELP = {"xi": "paper A: E[T], xi = H/E[T], q(H), regimes (censored MLE)",
          "ppl": "paper D: prompt perplexity vs pass rate (Spearman, deciles)",
          "weights": "paper B: start distribution of rho_hat, predicted time to target",
+         "kernel": "paper C: value MSE of GRPO-LOO, global mean and KAE on a short training run",
          "composition": "paper E: P(final correct | step s correct / not), ratio r per step (multistep)"}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``llm`` and its subcommands on the app's ``subparsers``."""
-    llm = subparsers.add_parser("llm", help="real-model measurements (papers A, B, D) and training")
+    llm = subparsers.add_parser("llm", help="real-model measurements (papers A, B, C, D) and training")
     sub = llm.add_subparsers(dest="llm_command", required=True)
     for name, cls in _MEASUREMENTS.items():
         add_options(sub.add_parser(name, help=_HELP[name], description=cls.__doc__), cls)
@@ -111,11 +115,11 @@ def run(args) -> int:
         if summary.get("eval"):
             print("held-out reward by step: " + " ".join(f"{k}: {v:.3f}" for k, v in summary["eval_reward_by_step"].items()))
         return 0
-    from llm_backend import experiments
+    from llm_backend import experiments, measure_kernel
     from llm_backend.results import write_result
 
     run_fn = {"xi": experiments.run_xi, "ppl": experiments.run_ppl, "weights": experiments.run_weights,
-              "composition": experiments.run_composition}
+              "kernel": measure_kernel.run_kernel, "composition": experiments.run_composition}
     try:
         res = run_fn[args.llm_command](cfg, command=_command_line(), started=t0)
     except KeyboardInterrupt:
@@ -130,6 +134,11 @@ def run(args) -> int:
     elif args.llm_command == "ppl":
         print(f"ppl: Spearman(PPL, pass rate) = {s['spearman']:.3f} [{s['spearman_ci95'][0]:.3f}, "
               f"{s['spearman_ci95'][1]:.3f}], p = {s['p_value']:.3g}, n = {s['n_prompts']} prompts")
+    elif args.llm_command == "kernel":
+        mse = s["mse"]
+        print(f"kernel: {s['n_units']} (step, prompt) units; value MSE " + ", ".join(f"{k} {v:.4f}" for k, v in mse.items())
+              + "".join(f"; {k}: {v['mean']:+.4f} [{v['ci95'][0]:+.4f}, {v['ci95'][1]:+.4f}]"
+                        for k, v in s["paired"].items() if k.startswith(s["primary"])))
     elif args.llm_command == "composition":
         print(f"composition: {s['num_prompts']} prompts x {s['group']}, final success {s['final_success']:.3f}; "
               + "; ".join(f"step {d['step']}: q+ {_fmt(d['q_plus'])}, q- {_fmt(d['q_minus'])}, r {_fmt(d['ratio'])}"
@@ -139,6 +148,6 @@ def run(args) -> int:
               f"all-fail fraction = {s['all_fail_fraction']:.2f}; median time to rho={s['target']}: "
               + ", ".join(f"{k} {v['median_time_to_target']:.2f}" for k, v in s["predicted"].items()))
     write_result(cfg.out, res)
-    experiments.finish(cfg)
+    (measure_kernel.finish if args.llm_command == "kernel" else experiments.finish)(cfg)
     print(f"wrote {cfg.out}")
     return 0

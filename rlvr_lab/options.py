@@ -105,7 +105,7 @@ def add_options(parser: argparse.ArgumentParser, cls, *, defaults_from=None) -> 
     for path, f, base, optional in _walk(cls):
         flag = "--" + f.metadata.get("flag", f.name).replace("_", "-")
         default = _default_of(proto, path)
-        shown = ",".join(default) if isinstance(default, tuple) else default
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
         quiet = f.metadata.get("required") or default in (None, {}) or "default" in f.metadata["help"]
         help_text = f.metadata["help"] + ("" if quiet else f" (default: {shown})")
         kw = dict(dest=path, default=argparse.SUPPRESS, help=help_text)
