@@ -29,9 +29,7 @@ Example::
 from __future__ import annotations
 
 import json
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -41,6 +39,7 @@ from llm_backend.measure_budget import xi_summary
 from llm_backend.measure_curriculum import ppl_passrate_summary, prompt_perplexity
 from llm_backend.measure_weighting import rho_summary
 from llm_backend.models import load_model
+from llm_backend.partial import append_record, partial_key, read_records
 from llm_backend.results import read_result, run_header
 from llm_backend.rollouts import group_rollouts
 from llm_backend.tasks import make_task
@@ -52,38 +51,7 @@ N_EXAMPLES = 3
 
 def _key(cfg) -> dict:
     """The part of a config that decides the numbers (not where they are written, not the device)."""
-    d = config_dict(cfg)
-    d.pop("out", None)
-    d.pop("resume", None)
-    d["model"].pop("device", None)
-    return d
-
-
-def _read_partial(path: Path, key: dict) -> list[dict]:
-    lines = path.read_text().splitlines()
-    try:
-        head = json.loads(lines[0]) if lines else None
-    except json.JSONDecodeError:
-        head = None
-    if not head or "config" not in head:
-        raise ValueError(f"resume: {path} is not a partial result of rlvr-lab (no config line); delete it")
-    if head["config"] != key:
-        old, new = head["config"], key
-        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        raise ValueError(f"resume must use the partial result's configuration; these differ: {diff} ({path})")
-    chunks = []
-    for line in lines[1:]:
-        try:
-            chunks.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # a line torn by a kill: that chunk is sampled again
-    return chunks
-
-
-def _append_line(f, rec: dict) -> None:
-    f.write(json.dumps(rec) + "\n")
-    f.flush()
-    os.fsync(f.fileno())
+    return partial_key(config_dict(cfg))
 
 
 def measure_chunks(cfg, lm, tk, problems, *, sample: bool, ppl: bool, progress: bool,
@@ -98,13 +66,13 @@ def measure_chunks(cfg, lm, tk, problems, *, sample: bool, ppl: bool, progress: 
         if not cfg.resume:
             raise ValueError(f"out: a partial result of an interrupted run exists at {path}; pass --resume to "
                              "continue it, or delete it")
-        done = [c for c in _read_partial(path, key) if c.get("start") in starts][: len(starts)]
+        done = [c for c in read_records(path, key, what="rlvr-lab") if c.get("start") in starts][: len(starts)]
         done = [c for i, c in enumerate(done) if c["start"] == starts[i]]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as f:  # rewritten: the header, the chunks kept, then new chunks as they finish
-        _append_line(f, {"config": key})
+        append_record(f, {"config": key})
         for c in done:
-            _append_line(f, c)
+            append_record(f, c)
         bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -133,7 +101,7 @@ def measure_chunks(cfg, lm, tk, problems, *, sample: bool, ppl: bool, progress: 
                                          for i in range(len(part))]
                 if ppl:
                     rec["ppl"] = prompt_perplexity(lm, part).tolist()
-                _append_line(f, rec)
+                append_record(f, rec)
                 done.append(rec)
                 if bar is not None:
                     bar.update(len(part))

@@ -48,8 +48,6 @@ Example (the pure part)::
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +55,7 @@ from pathlib import Path
 import numpy as np
 
 from llm_backend.config import ModelConfig, SamplingConfig, TaskConfig, check_output_dir, config_dict, opt
+from llm_backend.partial import append_record, partial_key, read_records
 from theory.checks import check_choice, check_int, check_real
 from theory.estimators import advantages, new_state
 from theory.kernel import KERNELS
@@ -243,38 +242,7 @@ def _value_errors(by_step, truth, bandwidths, kernel) -> dict:
 # The measurement (torch, the trainer)
 # ---------------------------------------------------------------------------------------------
 def _key(cfg) -> dict:
-    d = config_dict(cfg)
-    for k in ("out", "resume", "run_dir"):
-        d.pop(k, None)
-    d["model"].pop("device", None)
-    return d
-
-
-def _read_partial(path: Path, key: dict) -> dict:
-    lines = path.read_text().splitlines()
-    try:
-        head = json.loads(lines[0]) if lines else None
-    except json.JSONDecodeError:
-        head = None
-    if not head or "config" not in head:
-        raise ValueError(f"resume: {path} is not a partial result of rlvr-lab llm kernel; delete it")
-    if head["config"] != key:
-        diff = sorted(k for k in set(head["config"]) | set(key) if head["config"].get(k) != key.get(k))
-        raise ValueError(f"resume must use the partial result's configuration; these differ: {diff} ({path})")
-    recs = {}
-    for line in lines[1:]:
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            break  # a line torn by a kill: that step is recorded again
-        recs[rec["step"]] = rec
-    return recs
-
-
-def _append(f, rec: dict) -> None:
-    f.write(json.dumps(rec) + "\n")
-    f.flush()
-    os.fsync(f.fileno())
+    return partial_key(config_dict(cfg), drop=("out", "resume", "run_dir"))
 
 
 def run_kernel(cfg: KernelConfig, *, command: str = "", started: float | None = None, progress: bool = True,
@@ -297,14 +265,14 @@ def run_kernel(cfg: KernelConfig, *, command: str = "", started: float | None = 
         if not cfg.resume:
             raise ValueError(f"out: a partial result of an interrupted run exists at {path}; pass --resume to "
                              "continue it, or delete it")
-        recs = _read_partial(path, key)
+        recs = {rec["step"]: rec for rec in read_records(path, key, what="rlvr-lab llm kernel")}
     path.parent.mkdir(parents=True, exist_ok=True)
     task = make_task(cfg.task.task, **cfg.task.task_options)
     checkpoints = set(cfg.checkpoints)
     with path.open("w") as f:
-        _append(f, {"config": key})
+        append_record(f, {"config": key})
         for s in sorted(recs):
-            _append(f, recs[s])
+            append_record(f, recs[s])
 
         def on_batch(step, ids, problems, rewards, sampler):
             if step in recs:  # recorded before an interruption; the step repeats it exactly
@@ -317,7 +285,7 @@ def run_kernel(cfg: KernelConfig, *, command: str = "", started: float | None = 
                                     seed=derive_seed(cfg.sampling.seed, "kernel-truth", step),
                                     batch_size=cfg.sampling.batch_size)
                 rec.update(truth_rewards=gr.rewards().tolist(), truth_seconds=round(time.perf_counter() - t0, 2))
-            _append(f, rec)
+            append_record(f, rec)
             recs[int(step)] = rec
 
         summary = train(tcfg, resume=cfg.resume, progress=progress, on_batch=on_batch, fault=fault)
