@@ -52,7 +52,7 @@ import numpy as np
 from numba import njit, prange
 
 from simulate.rng import stream_key, uniform_at
-from simulate.weighting import _categorical, _softmax, initial_logits
+from simulate.weighting import _categorical, _cdf, _softmax, initial_logits
 from theory.checks import check_choice, check_int, check_real
 from theory.estimators import RLOO, advantage_row, resolve
 from theory.kernel import KERNELS, TRIANGULAR, kae_row
@@ -199,6 +199,7 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
     g_orc = np.empty(k_resp)
     g_m = np.empty(k_resp)
     pi = np.empty(k_resp)
+    cum = np.empty(k_resp)  # partial sums of pib[j] for the inverse-CDF draws
     rho = np.empty(n_p)
     if drift == 2:
         for p in range(n_p):
@@ -235,8 +236,9 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
             for k in range(k_resp):
                 vb[j] += pib[j, k] * correct[p, k]
             key = stream_key(seed, (run * n_steps + i - 1) * (n_p + 1) + p)
+            last = _cdf(pib[j], cum)
             for k in range(g):
-                ys[j, k] = _categorical(pib[j], uniform_at(key, k))
+                ys[j, k] = _categorical(cum, last, uniform_at(key, k))
                 zr[j, k] = correct[p, ys[j, k]]
                 gm += zr[j, k]
         gm /= bsz * g
