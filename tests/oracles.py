@@ -105,3 +105,26 @@ def oracle(name, r, **options):
     if ESTIMATORS[name].family == "weight":
         return asymmetric_group(name, r, **options)
     return GROUP_ORACLES[name](r, **options)
+
+
+def softmax(z):
+    """Plain-Python softmax (max-shifted), the oracle of the simulators' ``_softmax``."""
+    m = max(z)
+    e = [math.exp(x - m) for x in z]
+    tot = 0.0
+    for x in e:
+        tot += x
+    return [x / tot for x in e]
+
+
+def categorical(pi, u):
+    """Plain inverse-CDF search: the smallest k with pi[0] + ... + pi[k] > u over the k with
+    pi[k] > 0 (the last such k on round-off), the oracle of the simulators' categorical draws."""
+    c, last = 0.0, 0
+    for j, x in enumerate(pi):
+        if x > 0.0:
+            last = j
+            c += x
+            if c > u:
+                return j
+    return last

@@ -11,28 +11,8 @@ from hypothesis import strategies as st
 from simulate.kernel import Method, methods, prompt_parameters, simulate, true_value
 from simulate.rng import uniform_py
 from simulate.weighting import initial_logits
-from tests.oracles import kae_group, rloo_group
+from tests.oracles import categorical, kae_group, rloo_group, softmax
 from theory.kernel import grpo_loo_mse
-
-
-def _softmax(z):
-    m = max(z)
-    e = [math.exp(x - m) for x in z]
-    tot = 0.0
-    for x in e:
-        tot += x
-    return [x / tot for x in e]
-
-
-def _categorical(pi, u):
-    c, last = 0.0, 0
-    for j, x in enumerate(pi):
-        if x > 0.0:
-            last = j
-            c += x
-            if c > u:
-                return j
-    return last
 
 
 def _sigmoid(x):
@@ -81,19 +61,19 @@ def _oracle(*, drift, n_prompts, batch_size, group_size, n_steps, reuse, baselin
                     perm[j], perm[q] = perm[q], perm[j]
                 batch = perm[:B]
             if drift == "policy":
-                acc[run, i - 1] = sum(sum(p * c for p, c in zip(_softmax(z[p]), correct)) for p in range(P)) / P
+                acc[run, i - 1] = sum(sum(p * c for p, c in zip(softmax(z[p]), correct)) for p in range(P)) / P
             else:
                 acc[run, i - 1] = sum(_value(drift, a[p], b[p], w[p], s) for p in range(P)) / P
             pis, vs, yss, rs = [], [], [], []
             for p in batch:
                 if drift == "policy":
-                    pi = _softmax(z[p])
+                    pi = softmax(z[p])
                 else:
                     v = _value(drift, a[p], b[p], w[p], s)
                     pi = [v / nc if k < nc else (1 - v) / (K - nc) for k in range(K)]
                 v = sum(x * c for x, c in zip(pi, correct))
                 stream = (run * T + i - 1) * (P + 1) + p
-                ys = [_categorical(pi, uniform_py(seed, stream, k)) for k in range(G)]
+                ys = [categorical(pi, uniform_py(seed, stream, k)) for k in range(G)]
                 pis.append(pi), vs.append(v), yss.append(ys), rs.append([correct[y] for y in ys])
             gm = sum(sum(r) for r in rs) / (B * G)
             for j, p in enumerate(batch):

@@ -1,6 +1,5 @@
 """Paper B simulator: Numba kernel vs a plain-Python oracle (exact), determinism, mean step vs theory."""
 
-import math
 
 import numba
 import numpy as np
@@ -12,6 +11,7 @@ from simulate.weighting import (hitting_time, initial_logits, initial_success, s
 from theory.estimators import advantages, keep_mask, ESTIMATORS
 from theory.weighting import WEIGHTINGS, population_omega
 from theory.weighting_finite import finite_group_drift
+from tests.oracles import categorical, softmax
 
 SIMULATED = tuple(n for n, e in ESTIMATORS.items() if not e.stateful)
 
@@ -29,29 +29,11 @@ def _oracle(name, rho0, *, group_size, n_steps, step, scale=1.0, update="kl", n_
     resp = np.empty((n_steps, n_p), dtype=np.int64)
     signal = np.empty((n_steps, n_p), dtype=bool)
 
-    def softmax(z):
-        m = max(z)
-        e = [math.exp(x - m) for x in z]
-        tot = 0.0
-        for x in e:
-            tot += x
-        return [x / tot for x in e]
-
     def rho_of(pi, c):
         s = 0.0
         for a, b in zip(pi, c):
             s += a * b
         return s
-
-    def categorical(pi, u):
-        c, last = 0.0, 0
-        for j, x in enumerate(pi):
-            if x > 0.0:
-                last = j
-                c += x
-                if c > u:
-                    return j
-        return last
 
     for p in range(n_p):
         z = list(logits[p])
@@ -260,18 +242,6 @@ def test_responses_to_target_interpolates():
     assert out[0] == pytest.approx(16 + 0.5 * 48) and np.isnan(out[1])
 
 
-def _categorical_py(pi, u):
-    """The plain inverse-CDF search the kernel's branch-free draw must reproduce."""
-    c, last = 0.0, 0
-    for j, x in enumerate(pi):
-        if x > 0.0:
-            last = j
-            c += x
-            if c > u:
-                return j
-    return last
-
-
 @given(pi=st.lists(st.one_of(st.just(0.0), st.floats(1e-300, 1.0), st.floats(1e-18, 1e-15)), min_size=1,
                    max_size=9),
        u=st.one_of(st.floats(0.0, 1.0, exclude_min=True, exclude_max=True), st.just(1.0 - 2**-53)))
@@ -284,4 +254,4 @@ def test_branch_free_categorical_equals_search(pi, u):
         p = p / tot  # a distribution up to round-off (sums may land just below or above 1)
     cum = np.empty_like(p)
     last = _cdf(p, cum)
-    assert _categorical(cum, last, u) == _categorical_py(list(p), u)
+    assert _categorical(cum, last, u) == categorical(list(p), u)
