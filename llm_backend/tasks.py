@@ -175,24 +175,28 @@ class Multistep(Task):
     "Start with 12. Add 7, then multiply by 3, then subtract 5. What is the final result?" has
     steps (19, 57, 52) and answer 52. Intermediate results stay in [1, 9999]; the answer differs
     from every number in the prompt. :meth:`step_checks` says which intermediate results appear
-    completed in a response, and :meth:`step_times` where.
+    completed in a response, and :meth:`step_times` where. ``ops`` restricts the operations (each
+    step draws one uniformly); the default '+-*' keeps the original problems draw for draw.
     """
 
     name = "multistep"
 
-    def __init__(self, steps: int = 3, digits: int = 1):
+    def __init__(self, steps: int = 3, digits: int = 1, ops: str = "+-*"):
         self.n_steps = check_int("steps", steps, low=1, high=8)
         self.digits = check_int("digits", digits, low=1, high=3)
+        if not isinstance(ops, str) or not ops or len(set(ops)) != len(ops) or not set(ops) <= set(_OPS):
+            raise ValueError(f"ops must be distinct operations out of '+-*' (e.g. '+' or '+-'); got {ops!r}")
+        self.ops = "".join(o for o in "+-*" if o in ops)  # canonical order: '*+' draws as '+*'
 
     def options(self):
-        return {"steps": self.n_steps, "digits": self.digits}
+        return {"steps": self.n_steps, "digits": self.digits, "ops": self.ops}
 
     def _draw(self, rng):
         while True:
             a = _operand(rng, self.digits)
             value, steps, words, numbers = a, [], [], [a]
             for _ in range(self.n_steps):
-                op = "+-*"[int(rng.integers(3))]
+                op = self.ops[int(rng.integers(len(self.ops)))]
                 b = _operand(rng, self.digits)
                 template, fn = _OPS[op]
                 value = fn(value, b)

@@ -24,7 +24,9 @@ between) and after the last step. Every evaluation uses the SAME sampling seed, 
 uniforms per row (common random numbers): the inverse-CDF sampler then gives identical tokens
 wherever the policy has not moved, so differences between evaluations of one run (and between
 runs with the same seed) are paired and much less noisy than independent samples [R]. Records
-go to ``eval.jsonl`` and into the summary (``eval``: per-evaluation (N, G) rewards).
+go to ``eval.jsonl`` and into the summary (``eval``: per-evaluation (N, G) rewards; for a task
+with intermediate step checks, ``multistep``, also ``checks`` (N, G, S): which intermediate results
+each held-out rollout completed, paper E's step accuracies before and after training).
 
 Determinism: problems and sampling seeds are functions of (seed, step), so a resumed run repeats
 the uninterrupted one exactly, from an interruption at any point (tested at every named point of
@@ -231,8 +233,13 @@ def _evaluate(cfg, lm, task, problems, step: int) -> dict:
     gr = group_rollouts(lm, task, problems, group=cfg.eval_group, horizon=horizon, temperature=cfg.temperature,
                         top_p=cfg.top_p, seed=derive_seed(cfg.seed, "eval"), batch_size=cfg.batch_size)
     r = gr.rewards()  # (N, G)
-    return {"step": step, "horizon": horizon, "reward_mean": float(r.mean()), "rewards": r,
-            "tokens": int(gr.rollouts.mask.sum()), "seconds": round(time.perf_counter() - t0, 2)}
+    out = {"step": step, "horizon": horizon, "reward_mean": float(r.mean()), "rewards": r,
+           "tokens": int(gr.rollouts.mask.sum())}
+    if hasattr(task, "step_checks"):  # paper E: which intermediate results each rollout completed, (N, G, S)
+        ro, g = gr.rollouts, cfg.eval_group
+        out["checks"] = [[task.step_checks(p, lm.tokenizer.decode(ro.response_ids(i * g + j)), bool(ro.ended[i * g + j]))
+                          for j in range(g)] for i, p in enumerate(problems)]
+    return {**out, "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def _eval_due(cfg, step: int) -> bool:

@@ -100,6 +100,18 @@ def test_multistep_steps_and_checks():
     assert task.step_times(p, "19 then 57 then 52", finished=True) == [3, 11, 19]
 
 
+def test_multistep_ops_option():
+    """ops restricts the operations; the default draws the same problems as before the option."""
+    default = make_task("multistep", steps=3).problems(20, seed=2)
+    assert make_task("multistep", steps=3, ops="*-+").problems(20, seed=2) == default  # canonical order
+    adds = make_task("multistep", steps=2, ops="+").problems(20, seed=2)
+    assert all(p.prompt.count("dd ") == 2 and p.steps[-1] == sum(p.numbers) for p in adds)
+    assert make_task("multistep", ops="+").options()["ops"] == "+"
+    for bad in ("", "/", "++", 3):
+        with pytest.raises(ValueError, match="ops must be"):
+            make_task("multistep", ops=bad)
+
+
 def test_countdown_verifier():
     task = Countdown()
     p = Problem("", "14", (3, 4, 2))

@@ -169,6 +169,41 @@ def test_held_out_eval_uses_common_random_numbers(tmp_path):
     assert np.array(s["eval"][0]["rewards"]).shape == (3, 2)
 
 
+def test_multistep_evaluations_record_the_step_checks(tmp_path):
+    """Paper E on the trainer: every held-out rollout of a multistep run carries its step checks,
+    (N, G, S) booleans, and with lr = 0 (CRN) they are identical at every evaluation; arithmetic
+    (no intermediate steps) records none."""
+    s = train(_cfg(tmp_path, "ms", task="multistep", task_options={"steps": 2}, lr=0.0, eval_prompts=3,
+                   eval_group=2, eval_horizon=8, pool=4))
+    checks = [np.array(e["checks"]) for e in s["eval"]]
+    assert checks[0].shape == (3, 2, 2) and checks[0].dtype == bool
+    assert all(np.array_equal(c, checks[0]) for c in checks)
+    plain = train(_cfg(tmp_path, "ar", lr=0.0, eval_prompts=2, eval_group=2))
+    assert all("checks" not in e for e in plain["eval"])
+
+
+def test_multistep_checks_are_the_tasks_own(tmp_path, monkeypatch):
+    """The recorded checks are ``Multistep.step_checks`` of each decoded held-out response, in
+    (prompt, rollout) order."""
+    from llm_backend.tasks import Multistep, make_task
+
+    task = make_task("multistep", steps=2)
+    probs = task.problems(2, seed=3)
+    calls = []
+    real = Multistep.step_checks
+
+    def spy(self, problem, text, finished):
+        calls.append((problem, text, finished))
+        return real(self, problem, text, finished)
+
+    monkeypatch.setattr(Multistep, "step_checks", spy)
+    cfg = _cfg(tmp_path, "unused", task="multistep", task_options={"steps": 2}, eval_prompts=2, eval_group=3,
+               eval_horizon=6)
+    rec = trainer_module._evaluate(cfg, load_model("tiny", seed=0), task, probs, step=0)
+    assert [c[0] for c in calls] == [probs[0]] * 3 + [probs[1]] * 3
+    assert rec["checks"] == [[real(task, *calls[i * 3 + j]) for j in range(3)] for i in range(2)]
+
+
 def test_resume_keeps_the_evaluations(tmp_path):
     kw = dict(eval_prompts=2, eval_group=2)
     straight = train(_cfg(tmp_path, "ea", **kw))
