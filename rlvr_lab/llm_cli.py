@@ -1,4 +1,4 @@
-"""``rlvr-lab llm xi|ppl|weights|kernel|composition|train``: real-model measurements and training, written as JSON.
+"""``rlvr-lab llm xi|ppl|weights|kernel|composition|train|campaign``: real-model measurements and training, written as JSON.
 
 Every option is generated from the entry point's typed config (``llm_backend.config``,
 ``llm_backend.trainer.TrainConfig``) by ``rlvr_lab.options``; nothing is declared twice here. The
@@ -16,6 +16,8 @@ Examples::
     rlvr-lab llm kernel --steps 6 --reuse 3 --checkpoints 3,6 --out results/llm/kernel.json  # checkpoints in runs/
     rlvr-lab llm train --estimator linear_r --task countdown --steps 20 --out-dir runs/lin --resume
     rlvr-lab llm train --config run.toml --steps 30        # TOML keys are TrainConfig's field names
+    rlvr-lab llm campaign --profile gpu --budget-s 450 --out .device/campaign   # on a lent GPU (rlvr_lab.campaign)
+    rlvr-lab llm pack-model --out .device/smollm2; rlvr-lab llm unpack-model --parts .device/smollm2 --to .device/model
 """
 
 from __future__ import annotations
@@ -55,6 +57,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_options(t, TrainConfig)
     t.add_argument("--result", default=None, help="also copy the summary to this JSON path")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out-dir")
+    from rlvr_lab.campaign import CampaignConfig
+    from rlvr_lab.transfer import PackConfig, UnpackConfig
+
+    for name, cls, text in (("campaign", CampaignConfig, "papers A, B, E at larger scale in one folder (a lent GPU; "
+                                                        "resumable, budgeted)"),
+                            ("pack-model", PackConfig, "split the model file into parts a device call can carry"),
+                            ("unpack-model", UnpackConfig, "reassemble and verify the parts on the device")):
+        add_options(sub.add_parser(name, help=text, description=cls.__doc__), cls)
     return llm
 
 
@@ -93,8 +103,62 @@ def _require_llm_extra() -> None:
         raise ValueError(f"{LLM_EXTRA_HINT} (missing: {', '.join(missing)})")
 
 
+def _run_tool(args) -> int:
+    """``llm campaign`` / ``pack-model`` / ``unpack-model`` (``rlvr_lab.campaign``, ``rlvr_lab.transfer``)."""
+    if args.llm_command == "pack-model":
+        from rlvr_lab.transfer import PackConfig, pack
+
+        cfg = build(PackConfig, args)
+        man = pack(cfg.source_path(), cfg.out, part_mib=cfg.part_mib, wheels=cfg.wheels)
+        for p in man["parts"]:
+            print(f"{cfg.out}/{p['folder']}: {p['file']} ({p['size'] / 2**20:.1f} MiB)"
+                  + "".join(f" + {w['file']}" for w in man["wheels"] if w["folder"] == p["folder"]))
+        print(f"{man['name']}: {man['size']} bytes, sha256 {man['sha256']}")
+        return 0
+    if args.llm_command == "unpack-model":
+        from llm_backend.models import GGUF_ENV
+        from rlvr_lab.transfer import UnpackConfig, unpack
+
+        cfg = build(UnpackConfig, args)
+        path = unpack(cfg.parts, cfg.to).resolve()
+        print(f"verified {path}")
+        if path.suffix == ".gguf":
+            print(f"export {GGUF_ENV}={shlex.quote(str(path))}")
+        return 0
+    import signal
+
+    from rlvr_lab.campaign import CampaignConfig, format_plan, run_campaign
+
+    started = time.monotonic()
+    cfg = build(CampaignConfig, args).validate()
+    if cfg.plan:
+        print(format_plan(cfg))
+        return 0
+    _require_llm_extra()
+
+    def _term(signum, frame):  # `timeout` and a machine going back send SIGTERM: treat it as Ctrl-C
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, _term)
+    try:
+        man = run_campaign(cfg, started=started)
+    except KeyboardInterrupt:
+        print(f"interrupted; finished results kept in {cfg.out}/results, the running run's checkpoint in its "
+              "runs/ folder (run the same command again to continue)", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    done = sum(r["status"] == "done" for r in man["runs"])
+    inv = man["invocations"][-1]
+    print(f"campaign {cfg.profile} on {man['device']['name']}: {done}/{len(man['runs'])} runs done "
+          f"({len(inv['ran'])} in this call, stopped: {inv['stopped']}); manifest {cfg.out}/campaign.json")
+    return 0
+
+
 def run(args) -> int:
     """Execute a parsed ``llm`` subcommand; returns the exit code (0 ok, 130 interrupted)."""
+    if args.llm_command in ("campaign", "pack-model", "unpack-model"):
+        return _run_tool(args)
     cfg = config_from_args(args)  # every bad input fails here, before the model is loaded
     _require_llm_extra()
     t0 = time.time()
