@@ -24,7 +24,7 @@ any model loads.
 
 When a GPU is lent (the device tool: 64 MiB carried per call, working tree included; 10 minutes
 per command; the machine stays warm ~30 s after a call, keeping ignored files such as ``.device/``;
-15 minutes of device time in all). Here, once::
+15 minutes of device time in all). Here, in the repository root, once::
 
     python -m pip download gguf==0.19.0 --no-deps --only-binary=:all: -d .whl
     rlvr-lab llm pack-model --out .device/smollm2 --wheels .whl/gguf-0.19.0-py3-none-any.whl
@@ -34,10 +34,11 @@ after the first (within the warm window, or part 1 is gone):
 
 call 1, ``carry [".device/smollm2/part1"]``, ``timeout_s 300``: install the gguf wheel into
 ``.device/site`` and run the ``smoke`` profile on CUDA (checks this code against the machine's
-torch and transformers; about a minute)::
+torch and transformers; about a minute). If it fails, make no call 2: give the machine back::
 
     export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD/.device/site; python3 -m pip install -q --no-index
     --no-deps --no-compile --target .device/site .device/smollm2/part1/*.whl; nvidia-smi -L;
+    python3 -c "import gguf, transformers, torch; print(transformers.__version__, torch.__version__)";
     python3 -m rlvr_lab llm campaign --profile smoke --device cuda --out .device/smoke 2>&1 | tee
     $OUT/call1.log; cp .device/smoke/campaign.json $OUT/smoke_campaign.json
 
@@ -52,9 +53,13 @@ Ctrl-C, which checkpoints), bring back one archive (``$OUT`` returns at most 8 f
     $OUT/call2.log; tar -czf $OUT/campaign.tar.gz --exclude=checkpoints --exclude=LATEST -C .device
     campaign; cp .device/campaign/campaign.json $OUT/
 
-(each a single line when typed). Unpack the archive here into ``results/llm/gpu/`` and read
-``campaign.json``. A third call on the still-warm machine repeats call 2's command and continues
-where the budget stopped it; on a fresh machine both calls are needed again.
+Device time: a machine's start (1-2 min) + call 1 (~1 min) + call 2 (at most 10 min) ~ 13 min of
+the 15; give the machine back after call 2. Each command is one line when typed (README has them
+verbatim). Unpack the archive here into ``results/llm/gpu/`` and read
+``campaign.json``. Device time permitting, a third call on the still-warm machine repeats call 2's
+command and continues where the budget stopped it; on a fresh machine both calls are needed again.
+``.device/`` is git-ignored and must be in the checkout the device tool sends (the session's own,
+not a helper's worktree).
 
 Example::
 

@@ -48,11 +48,14 @@ lent when this was written]: latency 12 ms per decoding position (30 layers x ~2
 tok/s, about a third of fp32 peak), training 35k tokens/s through forward + backward in fp32
 (0.81 GFLOP per token at ~30 TFLOP/s) plus 0.1 s per step, 3 s per model load, 3 s for the one
 1.6 GB checkpoint (weights + AdamW) a run writes at its end. Then (``rlvr-lab llm campaign
---profile gpu --plan``): A/B runs 8.7 s (H = 16) to 13.7 s (H = 64), the E run 21.8 s, one
-seed's five runs 64.7 s, all 8 seeds 518 s: more than a 450 s budget leaves. So the plan is
-adaptive: before each run the campaign multiplies the prior by the ratio measured / prior of
-the runs it has finished (whole runs only), and starts the run only if that estimate fits the
-budget left; under the prior, 6 seeds fit in 450 s, and the measured rate decides.
+--profile gpu --plan``): A/B runs 10.8 s (H = 16), 12.2 s (H = 32) and 15.1 s (H = 64), the E run
+22.2 s, one seed's five runs 72.6 s, all 8 seeds 581 s, plus the first model load (the GGUF's
+conversion, ~30 s on 2 cores, and CUDA's start): more than a 450 s budget. Under the prior 31 runs
+(6 whole seeds) fit in 450 s, about 5.5 seeds after the conversion; the measured rate decides.
+So the plan is adaptive: before each run the campaign multiplies the prior by the ratio measured /
+prior of the runs it has finished whole, and starts the run only if that estimate fits the budget
+left. Seed-major order means a stop leaves complete seed blocks plus at most one partial block
+(whose finished arms are still valid; pairing uses the seeds every arm finished).
 
 The ``smoke`` profile is the same plan on the tiny random model with tiny sizes (2 seeds, H in
 {4, 6, 8}, 2 x 2 rollouts): what the tests run, on the CPU, in seconds.
