@@ -15,7 +15,7 @@ before the next run starts. A run whose result file is complete (all steps, not 
 plan's configuration) is skipped; one interrupted (Ctrl-C, SIGTERM, ``timeout -s INT``) keeps its
 checkpoint and resumes from it on the next invocation, exactly (the trainer's guarantee). With
 ``--budget-s S`` a run starts only if its estimate fits what is left of S seconds since the
-command started; the estimate is the cost model's prior times measured / prior over the runs
+command started; the estimate is the cost model's prior times the median measured / prior of the runs
 already finished whole. What finished is valid; the next invocation continues. After a run's
 result is written its checkpoint (1.6 GB for SmolLM2 with AdamW) is deleted. A folder belongs to
 one profile and one device: another profile, or a run on another device, is refused (arms of a
@@ -228,10 +228,17 @@ def _phases(summary: dict) -> dict:
 
 
 def _calibration(rows: list[dict]) -> float:
-    """Measured / prior over the runs finished whole (not resumed); 1 before any."""
-    whole = [r for r in rows if r["status"] == "done" and not r.get("resumed") and r.get("wall_s")]
-    prior = sum(r["estimate_s"] for r in whole)
-    return sum(r["wall_s"] for r in whole) / prior if prior > 0 else 1.0
+    """Median of measured / prior over the runs finished whole (not resumed); 1 before any.
+
+    The median, not the pooled ratio: the first run of a process also pays one-time costs (CUDA
+    kernels' first launches, Numba compilation) that later runs do not.
+    """
+    ratios = sorted(r["wall_s"] / r["estimate_s"] for r in rows
+                    if r["status"] == "done" and not r.get("resumed") and r.get("wall_s") and r["estimate_s"] > 0)
+    if not ratios:
+        return 1.0
+    mid = len(ratios) // 2
+    return ratios[mid] if len(ratios) % 2 else 0.5 * (ratios[mid - 1] + ratios[mid])
 
 
 def run_campaign(cfg: CampaignConfig, *, fault=None, clock=time.monotonic, started: float | None = None,

@@ -52,8 +52,8 @@ tok/s, about a third of fp32 peak), training 35k tokens/s through forward + back
 22.2 s, one seed's five runs 72.6 s, all 8 seeds 581 s, plus the first model load (the GGUF's
 conversion, ~30 s on 2 cores, and CUDA's start): more than a 450 s budget. Under the prior 31 runs
 (6 whole seeds) fit in 450 s, about 5.5 seeds after the conversion; the measured rate decides.
-So the plan is adaptive: before each run the campaign multiplies the prior by the ratio measured /
-prior of the runs it has finished whole, and starts the run only if that estimate fits the budget
+So the plan is adaptive: before each run the campaign multiplies the prior by the median ratio
+measured / prior of the runs it has finished whole, and starts the run only if that estimate fits the budget
 left. Seed-major order means a stop leaves complete seed blocks plus at most one partial block
 (whose finished arms are still valid; pairing uses the seeds every arm finished).
 

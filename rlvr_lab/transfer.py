@@ -147,6 +147,10 @@ def pack(source, out, *, part_mib: float = 56.0, wheels=()) -> dict:
     out = Path(out).expanduser()
     if out.exists() and not out.is_dir():
         raise ValueError(f"out must be a directory; {str(out)!r} is a file")
+    if out.is_dir() and any(not (e.is_dir() and e.name.startswith("part") and e.name[4:].isdigit())
+                            for e in out.iterdir()):
+        raise ValueError(f"out must be a new folder or an earlier pack's (it is replaced); {str(out)!r} holds "
+                         "other files")
     size = src.stat().st_size
     n = _n_parts(size, sum(w.stat().st_size for w in whl), part_mib * _MIB)
     step = math.ceil(size / n) if size else 0

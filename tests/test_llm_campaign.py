@@ -283,6 +283,17 @@ def test_unpack_refuses_a_damaged_pack(blob, tmp_path, damage, fragment):
     assert not (tmp_path / "model" / src.name).exists() and not list(tmp_path.glob("model/*.partial"))
 
 
+def test_pack_replaces_only_an_earlier_pack(blob, tmp_path):
+    src, _, data = blob
+    pack(src, tmp_path / "p", part_mib=1.0)
+    pack(src, tmp_path / "p", part_mib=2.0)  # an earlier pack is replaced
+    assert sorted(e.name for e in (tmp_path / "p").iterdir()) == ["part1", "part2"]
+    (tmp_path / "p" / "cache").mkdir()  # e.g. --out .device by mistake: never wiped
+    with pytest.raises(ValueError, match="holds other files"):
+        pack(src, tmp_path / "p", part_mib=1.0)
+    assert (tmp_path / "p" / "cache").is_dir()
+
+
 def test_parts_of_different_packs_are_refused(blob, tmp_path):
     src, wheel, _ = blob
     pack(src, tmp_path / "a", part_mib=1.0)
