@@ -190,7 +190,8 @@ def _versions() -> dict:
     import transformers
 
     return {"torch": torch.__version__, "transformers": transformers.__version__,
-            "python": platform.python_version(), "platform": platform.platform()}
+            "python": platform.python_version(), "platform": platform.platform(),
+            "float32_matmul_precision": torch.get_float32_matmul_precision()}  # "highest": no TF32 on a GPU
 
 
 def _model_source(model: str) -> dict:
@@ -266,6 +267,7 @@ def run_campaign(cfg: CampaignConfig, *, fault=None, clock=time.monotonic, start
         _finished(r, out / "results" / f"train_{r.name}.json")  # a foreign result fails here, before any work
     import torch  # noqa: F401 - after validation only
 
+    from llm_backend.checkpoints import latest_step
     from llm_backend.models import load_model, resolve_dtype
     from llm_backend.results import run_header, write_result
     from llm_backend.trainer import train
@@ -309,8 +311,6 @@ def run_campaign(cfg: CampaignConfig, *, fault=None, clock=time.monotonic, start
             say(f"budget: {r.name} needs ~{est:.1f} s, {max(left, 0):.1f} s left; stopping with "
                 f"{len(todo) - i} runs not started (run the same command again to continue)")
             break
-        from llm_backend.checkpoints import latest_step
-
         run_dir = out / row["run_dir"]
         row["resumed"] = bool(row["resumed"] or (run_dir.exists() and latest_step(run_dir) > 0))
         row["status"] = "running"

@@ -177,7 +177,8 @@ def _no_model(*a, **k):
     (["--budget-s", "0"], "budget_s"),
     (["--budget-s", "soon"], "budget-s"),
     (["--device", "tpu"], "device"),
-    (["--device", "cuda"], "device"),
+    pytest.param(["--device", "cuda"], "device", marks=pytest.mark.skipif(
+        __import__("torch").cuda.is_available(), reason="CUDA is available here, so --device cuda is valid")),
     (["--out", "FILE"], "out"),
 ])
 def test_bad_campaign_input_exits_2_with_one_line_before_any_model(argv, fragment, tmp_path, capsys, monkeypatch):
