@@ -336,3 +336,27 @@ def test_the_loader_finds_the_gguf_named_by_the_variable(tmp_path, monkeypatch):
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_documented_device_calls_parse_and_fit_one_call():
+    """README's two device commands: each under the tool's 2,000 characters, the same text as the
+    module docstring's, and every ``rlvr_lab`` command in them accepted by the real parser."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    import rlvr_lab.campaign as campaign
+    from rlvr_lab.cli import build_parser
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    calls = [line for line in readme.splitlines() if line.startswith("export PYTHONUNBUFFERED=1")]
+    assert len(calls) == 2
+    doc = " ".join(campaign.__doc__.split())
+    for line in calls:
+        assert len(line) < 2000 and " ".join(line.split()) in doc
+        commands = re.findall(r"python3 -m rlvr_lab (llm [^|&;]*?)(?: 2>&1| &&|;|$)", line)
+        assert commands
+        for text in commands:
+            build_parser().parse_args(shlex.split(text))  # argparse exits 2 on a wrong option
+    assert ".device/smollm2/part1" in calls[0] and ".device/smollm2/part2" not in calls[0]
+    assert "--budget-s" in calls[1] and "$OUT/campaign.tar.gz" in calls[1]
