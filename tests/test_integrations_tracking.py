@@ -360,6 +360,22 @@ def test_a_tracker_run_the_sidecar_does_not_know_is_refused(tmp_path):
     assert fake.calls == []
 
 
+def test_a_tracker_run_that_cannot_be_resumed_is_an_error_naming_it(tmp_path):
+    d = _run(tmp_path)
+    tr.mirror_run(d, project="p", tracker=FakeTracker())
+    _write(d / "log.jsonl", [_log_line(4)], mode="a")
+    before = (d / tr.SIDECAR).read_text()
+
+    class Gone(FakeTracker):  # the trackio run was deleted: init(resume="must") raises, as trackio's does
+        def init(self, *, project, name, config, resume):
+            raise ValueError(f"Run '{name}' does not exist in project '{project}'")
+
+    gone = Gone()
+    with pytest.raises(ValueError, match="cannot open run 'run' of project 'p' \\(resume='must'\\): Run 'run' does not"):
+        tr.mirror_run(d, project="p", tracker=gone)
+    assert gone.calls == [] and (d / tr.SIDECAR).read_text() == before
+
+
 def test_one_mirror_per_run_directory(tmp_path):
     fcntl = pytest.importorskip("fcntl")
     d = _run(tmp_path)
