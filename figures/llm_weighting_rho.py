@@ -3,25 +3,35 @@ target each weighting predicts from it, and short from-scratch training runs per
 tasks: countdown (low start success) and 1-digit sums (intermediate start success).
 
 Reads ``results/llm/weights_countdown.json``, ``results/llm/train_countdown_<estimator>.json`` and
-``results/llm/train_arith1_<estimator>_h32.json``:
+``results/llm/v2/train_arith1_<estimator>_h32_s<seed>.json``:
 
     rlvr-lab llm weights --model smollm2-135m --task countdown --prompts 12 --group 6 --horizon 48 \\
         --batch-size 72 --seed 0 --out results/llm/weights_countdown.json
     rlvr-lab llm train --model smollm2-135m --task countdown --estimator <name> --steps 3 --prompts 2 \\
         --group 4 --horizon 40 --lr 1e-5 --seed 0 --out-dir <run dir> \\
         --result results/llm/train_countdown_<name>.json
-    rlvr-lab llm train --model smollm2-135m --task arithmetic --task-opt digits=1 --steps 5 --prompts 4 \\
-        --group 4 --pool 16 --lr 1e-5 --seed 0 --eval-prompts 16 --eval-group 4 --eval-horizon 48 \\
-        --estimator <name> --horizon 32 --out-dir <run dir> --result results/llm/train_arith1_<name>_h32.json
+    rlvr-lab llm train --model smollm2-135m --dtype float32 --task arithmetic --task-opt digits=1 \\
+        --estimator <grpo|linear_r> --steps 5 --prompts 8 --group 8 --pool 24 --horizon 32 --lr 1e-5 \\
+        --seed <1|2|3> --eval-prompts 40 --eval-group 8 --eval-horizon 48 --batch-size 64 \\
+        --out-dir <run dir> --result results/llm/v2/train_arith1_<name>_h32_s<seed>.json
 
-(the exact commands are recorded in each file; the grpo run at H = 32 is also the middle run of
+(the exact commands are recorded in each file; the grpo runs are also the middle runs of
 ``llm_budget_efficiency``). What each data set can show: on countdown every rollout of every run
 failed, so grpo/rloo/dapo made zero-gradient steps and only the asymmetric weightings moved the
 policy (their runs coincide: both give A = -1 on an all-fail group); the comparison of rewards
-there is empty. The 1-digit sums start at a mean success of about 0.3, where every weighting has
-signal, so the arithmetic runs are the informative comparison. The arithmetic design (5 steps x 4
-prompts x 4 rollouts, lr 1e-5, seed 0, H = 32, held-out evaluation 16 prompts x 4 rollouts at
-H = 48) was fixed before running and sized to the 2-core CPU budget.
+there is empty. The 1-digit sums start at a mean success of about 0.35, where every weighting has
+signal, so the arithmetic runs are the informative comparison.
+
+Power calculation for the 1-digit sums (written before the v2 runs, from the v1 pilot: one seed,
+5 steps x 16 rollouts per weighting, ``results/llm/train_arith1_<name>_h32.json``, which are kept
+but no longer judged): the pilot's asymmetric - symmetric delta was -0.057 at a per-step success of
+about 0.45. To decide "not supported" (upper end < 0) at that effect the 95% half-width must be
+below 0.057, i.e. se < 0.029; with the binomial se of each arm's mean, sqrt(2 p (1 - p) / n), that
+needs n >= 2 * 0.2475 / 0.029^2 ~ 590 rollouts per arm after step 1. The v2 design: linear_r
+against grpo (paper B's main asymmetric weighting against the most used symmetric one), 3 seeds x 4 steps after the first x
+64 rollouts = 768 per arm, same seed = same pool, held-out prompts and uniforms, and step 1 shared
+(both start from the same model). The binomial se does not carry the run-to-run variance between
+seeds, so the verdict also requires every seed's own delta to agree (declared with this design).
 
 Run with ``rlvr-lab reproduce --only llm_weighting_rho``.
 
@@ -41,28 +51,29 @@ from theory.claims import INCONCLUSIVE, Claim, Verdict, combine, judge
 
 ASYM, SYM = ("linear_r", "sqrt_r"), ("grpo", "rloo", "dapo")
 MARGIN = 0.05  # declared: "at least as good" within 0.05 reward
-DATASETS = (("countdown", "train_countdown_*.json"), ("1-digit sums", "train_arith1_*_h32.json"))
+DATASETS = (("countdown", "train_countdown_*.json"), ("1-digit sums", "v2/train_arith1_*_h32_s*.json"))
 
 CLAIMS = (
     Claim("B.llm-weighting",
           "On a real model trained from scratch, asymmetric prompt weightings (Linear-R, Sqrt-R) raise the "
           "reward at least as fast as GRPO, RLOO and DAPO.",
           "V", "mean reward after the first step: asymmetric >= symmetric (paper B, from-scratch runs)",
-          "primary metric, per data set (countdown; 1-digit sums at H = 32): delta = mean reward over steps "
-          "2..N of the linear_r/sqrt_r runs minus that of the grpo/rloo/dapo runs (same seed, same prompts, "
-          "step 1 shared), 95% interval from binomial standard errors of the per-step rewards (Jeffreys-"
-          f"smoothed rate, so all-zero steps keep their uncertainty); supported if the interval's lower end > "
-          f"-{MARGIN}, not supported if its upper end < 0, else inconclusive. Combination rule (declared with "
-          "the 1-digit runs, before they were made): not supported if any data set says so; supported if one "
-          "does and none contradicts; else inconclusive; every data set's numbers are kept. Secondary (1-digit "
-          "sums): held-out accuracy gain per run at H = 48 and its asymmetric-minus-symmetric difference, paired "
-          "per held-out prompt"),
+          "primary metric, per data set (countdown, one seed; 1-digit sums at H = 32, seeds 1-3): delta = mean "
+          "reward over steps 2..N of the linear_r/sqrt_r runs minus that of the grpo/rloo/dapo runs (same seed, "
+          "same prompts, step 1 shared), pooled over the seeds' steps, 95% interval from binomial standard errors "
+          "of the per-step rewards (Jeffreys-smoothed rate, so all-zero steps keep their uncertainty); supported "
+          f"if the interval's lower end > -{MARGIN} (and its upper end >= 0) and every seed's own delta > "
+          f"-{MARGIN}, not supported if its upper end < 0 and every seed's own delta < 0, else inconclusive. "
+          "Combination rule (declared with the 1-digit runs, before they were made): not supported if any data "
+          "set says so; supported if one does and none contradicts; else inconclusive; every data set's numbers "
+          "are kept. Secondary (1-digit sums): held-out accuracy gain per run at H = 48 and its asymmetric-minus-"
+          "symmetric difference, paired per (seed, held-out prompt)"),
 )
 
 
 def _run_entry(r) -> dict:
     cfg = r["config"]
-    out = {"reward": r["reward_by_step"], "rows_per_step": cfg["prompts"] * cfg["group"],
+    out = {"estimator": cfg["estimator"], "seed": int(cfg.get("seed", 0)), "reward": r["reward_by_step"], "rows_per_step": cfg["prompts"] * cfg["group"],
            "nonzero_adv": [x["nonzero_adv_fraction"] for x in r["log"]], "command": r["command"],
            "wall_seconds": r["wall_seconds"], "steps": r["steps_done"], "horizon": cfg.get("horizon")}
     if r.get("eval"):
@@ -86,21 +97,22 @@ def compute(ctx, cfg) -> dict:
                     predicted={k: v["median_time_to_target"] for k, v in s["predicted"].items()},
                     n_prompts=s["num_prompts"], group=s["group"])
     for label, pattern in DATASETS:
-        runs = {r["config"]["estimator"]: _run_entry(r) for r in ctx.input_glob(pattern)}
+        runs = {f"{e['estimator']}_s{e['seed']}": e for e in map(_run_entry, ctx.input_glob(pattern))}
         if runs:
             data["datasets"][label] = runs
     return data
 
 
-def _pool(runs, names):
+def _pool(runs, names, seed=None):
+    """Mean reward over steps 2..N of the runs of ``names`` (one seed or all), its binomial se, steps."""
     vals, var, n = [], 0.0, 0
-    for name in names:
-        if name not in runs:
+    for r in runs.values():
+        if r["estimator"] not in names or (seed is not None and r["seed"] != seed):
             continue
-        rows = runs[name]["rows_per_step"]
-        for r in runs[name]["reward"][1:]:
-            vals.append(r)
-            p = (r * rows + 0.5) / (rows + 1.0)  # Jeffreys-smoothed: an all-zero step is not certainty
+        rows = r["rows_per_step"]
+        for x in r["reward"][1:]:
+            vals.append(x)
+            p = (x * rows + 0.5) / (rows + 1.0)  # Jeffreys-smoothed: an all-zero step is not certainty
             var += p * (1 - p) / rows
             n += 1
     if not vals:
@@ -109,13 +121,17 @@ def _pool(runs, names):
 
 
 def _held_out(runs) -> dict:
-    """Secondary: held-out gain per run, and asym - sym end accuracy paired per held-out prompt."""
+    """Secondary: held-out gain per run, and asym - sym end accuracy paired per (seed, held-out prompt)."""
     have = {k: r for k, r in runs.items() if "eval_end" in r}
-    a = [have[k]["eval_end"] for k in ASYM if k in have]
-    s = [have[k]["eval_end"] for k in SYM if k in have]
     out = {"gain": {k: float(np.mean(np.asarray(r["eval_end"]) - np.asarray(r["eval_start"]))) for k, r in have.items()}}
-    if a and s:
-        d = np.mean(a, axis=0) - np.mean(s, axis=0)  # (N,)
+    diffs = []
+    for seed in sorted({r["seed"] for r in have.values()}):
+        a = [r["eval_end"] for r in have.values() if r["seed"] == seed and r["estimator"] in ASYM]
+        s = [r["eval_end"] for r in have.values() if r["seed"] == seed and r["estimator"] in SYM]
+        if a and s:
+            diffs.append(np.mean(a, axis=0) - np.mean(s, axis=0))  # (N,) this seed's prompts
+    if diffs:
+        d = np.concatenate(diffs)
         se = float(np.std(d, ddof=1) / np.sqrt(d.size))
         out.update(asym_minus_sym=float(d.mean()), ci95=[float(d.mean() - 1.96 * se), float(d.mean() + 1.96 * se)],
                    prompts=int(d.size))
@@ -126,7 +142,8 @@ def _judge(label, runs) -> Verdict:
     c = CLAIMS[0]
     a, se_a, na = _pool(runs, ASYM)
     s, se_s, ns = _pool(runs, SYM)
-    sizes = {"runs": sorted(runs), "steps_used_asym": na, "steps_used_sym": ns,
+    seeds = sorted({r["seed"] for r in runs.values()})
+    sizes = {"runs": sorted(runs), "seeds": seeds, "steps_used_asym": na, "steps_used_sym": ns,
              "rollouts_per_step": sorted({r["rows_per_step"] for r in runs.values()}),
              "horizon": sorted({r["horizon"] for r in runs.values() if r["horizon"] is not None})}
     if a is None or s is None:
@@ -135,10 +152,19 @@ def _judge(label, runs) -> Verdict:
     d = a - s
     se = float(np.hypot(se_a, se_s))
     lo, hi = d - 1.96 * se, d + 1.96 * se
-    v = judge(supported=lo > -MARGIN and hi >= 0, not_supported=hi < 0)  # an interval inside (-MARGIN, 0) is not supported
-    measured = {"delta": d, "asym_mean_reward": a, "sym_mean_reward": s,
+    per_seed = {}
+    for seed in seeds:
+        a_s, s_s = _pool(runs, ASYM, seed)[0], _pool(runs, SYM, seed)[0]
+        if a_s is not None and s_s is not None:
+            per_seed[str(seed)] = a_s - s_s
+    ds = np.array(list(per_seed.values()))
+    v = judge(supported=lo > -MARGIN and hi >= 0 and bool((ds > -MARGIN).all()),  # inside (-MARGIN, 0): not supported
+              not_supported=hi < 0 and bool((ds < 0).all()))
+    measured = {"delta": d, "asym_mean_reward": a, "sym_mean_reward": s, "delta_per_seed": per_seed,
                 "nonzero_advantage_fraction": {k: float(np.mean(r["nonzero_adv"])) for k, r in runs.items()}}
-    note = f"{label}: demonstration-scale CPU runs (a few steps of a 135M model)"
+    note = f"{label}: {len(seeds)} seed(s), CPU runs of a few steps of a 135M model"
+    if v == INCONCLUSIVE and (lo > -MARGIN and hi >= 0 or hi < 0):
+        note += "; the pooled interval decides but the seeds' own deltas disagree, so the run-to-run variance decides"
     if sum(sum(r["reward"]) for r in runs.values()) == 0:
         note += ("; no rollout of any run succeeded, so grpo/rloo/dapo made zero-gradient steps (all groups "
                  "all-fail) while linear_r/sqrt_r pushed down failed responses (both give A = -1 on an "
@@ -184,15 +210,18 @@ def draw(data, axes):
         ax.set(ylabel=f"predicted median time to rho = {data['target']}", title="prediction (d rho/dt = w(rho))")
     for ax, label in zip(axes[2:], ("countdown", "1-digit sums")):
         runs = data["datasets"].get(label, {})
+        colours = {e: f"C{k}" for k, e in enumerate(sorted({r["estimator"] for r in runs.values()}))}
         for name, r in sorted(runs.items()):
-            ax.plot(np.arange(1, len(r["reward"]) + 1), r["reward"], "o-" if name in ASYM else "s--", label=name)
+            asym = r["estimator"] in ASYM
+            ax.plot(np.arange(1, len(r["reward"]) + 1), r["reward"], "o-" if asym else "s--",
+                    color=colours[r["estimator"]], alpha=0.8, label=name)
         rows = ", ".join(str(n) for n in sorted({r["rows_per_step"] for r in runs.values()}))
         ax.set(xlabel="training step", ylabel="mean reward of the step's rollouts",
                title=f"{label}: from-scratch runs ({rows} rollouts/step)" if runs else f"{label}: no runs")
         if runs:
             ax.legend(fontsize=8)
     label = data["provenance"].get("model_label", "model") if not data["missing_weights"] else "model"
-    axes[0].figure.suptitle(f"{label}, one seed per weighting" + (
+    axes[0].figure.suptitle(f"{label}: countdown one seed per weighting, 1-digit sums seeds 1-3" + (
         f" ({data['provenance']['hardware']})" if not data["missing_weights"] else ""), fontsize=9)
 
 

@@ -34,7 +34,7 @@ from theory.checks import check_choice, check_int, check_probability, check_real
 from theory.estimators import ESTIMATORS, effective_weight
 
 __all__ = ["ModelConfig", "SamplingConfig", "TaskConfig", "XiConfig", "PplConfig", "WeightsConfig", "TrainConfig",
-           "CompositionConfig",
+           "CompositionConfig", "RESUME_MAY_CHANGE",
            "opt", "check_model_name", "check_device", "check_output_file", "check_output_dir", "check_input_file", "config_dict"]
 
 DTYPES = ("float32", "bfloat16", "auto")  # models.DTYPES (kept here so validation needs no torch)
@@ -302,6 +302,11 @@ class CompositionConfig(_Measurement):
                              f"got {self.task.task!r}")
         super().validate()
         return self
+
+
+# The TrainConfig fields a resumed run may change (everything else must equal the stored config.json):
+# the trainer's resume check and the tracker mirror's "same run?" check (rlvr_lab.integrations.tracking).
+RESUME_MAY_CHANGE = ("steps", "command", "device", "out_dir", "checkpoint_every")
 
 
 @dataclass

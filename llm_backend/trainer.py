@@ -71,7 +71,7 @@ import torch
 
 from theory.checks import check_int
 from theory.estimators import estimate
-from llm_backend.config import TrainConfig
+from llm_backend.config import RESUME_MAY_CHANGE, TrainConfig
 from llm_backend.estimator_state import estimator_extras, new_state, state_from_dict, state_to_dict
 from llm_backend.curriculum_train import apply_rollout_weights, select_prompts
 from llm_backend.checkpoints import (POINTS as CKPT_POINTS, atomic_write_text, clean_stale, latest_step,
@@ -373,7 +373,7 @@ def _check_same_run(cfg: TrainConfig, path: Path) -> None:
         return
     stored = json.loads(path.read_text())
     now, defaults = asdict(cfg), asdict(TrainConfig())  # a key missing from an older run has its default
-    diff = sorted(k for k in now if k not in ("steps", "command", "device", "out_dir", "checkpoint_every")
+    diff = sorted(k for k in now if k not in RESUME_MAY_CHANGE
                   and stored.get(k, defaults[k]) != now[k])
     if diff:
         raise ValueError(f"resume must use the run's stored configuration; these differ: {diff}")

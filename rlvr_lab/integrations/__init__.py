@@ -5,8 +5,9 @@
   (loaded through the ``verl.plugins`` entry point).
 - :mod:`rlvr_lab.integrations.export`: the procedural tasks as TRL / verl / OpenRLHF data sets,
   with the verifier as their reward function.
+- :mod:`rlvr_lab.integrations.tracking`: a training run's ``log.jsonl`` mirrored to trackio, each step once.
 - :mod:`rlvr_lab.integrations.grouped`: the framework-independent core (flat rewards + group labels
   -> registry advantages).
 
-Nothing here imports trl or verl at package import time.
+Nothing here imports trl, verl or trackio at package import time.
 """
