@@ -243,12 +243,13 @@ def _calibration(rows: list[dict]) -> float:
 
 
 def run_campaign(cfg: CampaignConfig, *, fault=None, clock=time.monotonic, started: float | None = None,
-                 log=None) -> dict:
+                 log=None, progress: bool = False) -> dict:
     """Run (or continue) the campaign of ``cfg``; returns the manifest written to ``out/campaign.json``.
 
     ``fault(point)`` is passed to every run's trainer (tests); ``clock`` measures the budget
     (``started``: the clock's value when the command started, default now); ``log(line)`` gets
-    one line per run (default: stderr). KeyboardInterrupt propagates after the manifest records it.
+    one line per run (default: stderr); ``progress``: a bar over the runs (the lines go above it).
+    KeyboardInterrupt propagates after the manifest records it.
     """
     t0 = clock() if started is None else started
     say = log or (lambda s: print(s, file=sys.stderr, flush=True))
@@ -265,12 +266,8 @@ def run_campaign(cfg: CampaignConfig, *, fault=None, clock=time.monotonic, start
     old = _load_manifest(man_path, cfg.profile, device)
     for r in runs:
         _finished(r, out / "results" / f"train_{r.name}.json")  # a foreign result fails here, before any work
-    import torch  # noqa: F401 - after validation only
-
-    from llm_backend.checkpoints import latest_step
     from llm_backend.models import load_model, resolve_dtype
-    from llm_backend.results import run_header, write_result
-    from llm_backend.trainer import train
+    from llm_backend.results import run_header
 
     prev = {row["name"]: row for row in (old or {}).get("runs", [])}
     rows = []
@@ -298,9 +295,34 @@ def run_campaign(cfg: CampaignConfig, *, fault=None, clock=time.monotonic, start
     todo = [(r, row) for r, row in zip(runs, rows) if row["status"] != "done"]
     if todo:  # load once: converts the GGUF on first use, initialises CUDA; timed apart from the runs
         t = clock()
-        lm = load_model(prof.arith.model, device=cfg.device, seed=0)
-        del lm
+        load_model(prof.arith.model, device=cfg.device, seed=0)  # dropped at once; the runs load their own
         inv["prepare_s"] = round(clock() - t, 2)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(rows), initial=len(rows) - len(todo), unit="run", desc=f"campaign {cfg.profile}",
+                   disable=None)  # no bar where stderr is a log file (a device call): the run lines say it all
+        say = log or (lambda s: bar.write(s, file=sys.stderr))
+    try:
+        stopped = _run_todo(cfg, todo, rows, man, inv, device, fault=fault, clock=clock, t0=t0, say=say, bar=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    man["complete"] = all(x["status"] == "done" for x in rows)
+    inv.update(stopped=stopped, finished_utc=_utc(), wall_s=round(clock() - t0, 2), calibration=round(_calibration(rows), 3))
+    _write(man_path, man)
+    return man
+
+
+def _run_todo(cfg, todo, rows, man, inv, device, *, fault, clock, t0, say, bar) -> str:
+    """The runs not done yet, in order, within the budget; returns why it stopped ("complete" | "budget")."""
+    from llm_backend.checkpoints import latest_step
+    from llm_backend.results import write_result
+    from llm_backend.trainer import train
+
+    out = Path(cfg.out).expanduser()
+    man_path = out / MANIFEST
     stopped = "complete"
     for i, (r, row) in enumerate(todo):
         k = _calibration(rows)
@@ -335,7 +357,6 @@ def run_campaign(cfg: CampaignConfig, *, fault=None, clock=time.monotonic, start
         n_done = sum(x["status"] == "done" for x in rows)
         say(f"[{n_done}/{len(rows)}] {r.name}: {wall:.1f} s (estimate {est:.1f} s); held-out reward "
             + " -> ".join(f"{v:.3f}" for v in summary.get("eval_reward_by_step", {}).values()))
-    man["complete"] = all(x["status"] == "done" for x in rows)
-    inv.update(stopped=stopped, finished_utc=_utc(), wall_s=round(clock() - t0, 2), calibration=round(_calibration(rows), 3))
-    _write(man_path, man)
-    return man
+        if bar is not None:
+            bar.update(1)
+    return stopped

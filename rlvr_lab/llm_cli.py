@@ -141,7 +141,7 @@ def _run_tool(args) -> int:
 
     old = signal.signal(signal.SIGTERM, _term)
     try:
-        man = run_campaign(cfg, started=started)
+        man = run_campaign(cfg, started=started, progress=True)
     except KeyboardInterrupt:
         print(f"interrupted; finished results kept in {cfg.out}/results, the running run's checkpoint in its "
               "runs/ folder (run the same command again to continue)", file=sys.stderr)
