@@ -334,7 +334,10 @@ def _run_todo(cfg, todo, rows, man, inv, device, *, fault, clock, t0, say, bar) 
                 f"{len(todo) - i} runs not started (run the same command again to continue)")
             break
         run_dir = out / row["run_dir"]
-        row["resumed"] = bool(row["resumed"] or (run_dir.exists() and latest_step(run_dir) > 0))
+        from_ckpt = run_dir.exists() and latest_step(run_dir) > 0
+        if not from_ckpt:  # a fresh start: an earlier attempt without a checkpoint left nothing to count
+            row["wall_s"] = None
+        row["resumed"] = bool(from_ckpt)
         row["status"] = "running"
         _write(man_path, man)
         t = clock()
