@@ -111,6 +111,26 @@ def test_interrupted_campaign_resumes_to_the_uninterrupted_results(full, tmp_pat
     assert _results(out) == _results(full[0])
 
 
+class Killed(BaseException):
+    """kill -9: nothing catches it, no handler runs, files stay as they are."""
+
+
+def test_a_killed_campaign_continues_to_the_uninterrupted_results(full, tmp_path):
+    out, seen = tmp_path / "camp", []
+
+    def kill_in_third_run(point):
+        seen.append(point)
+        if point == "step:sampled" and seen.count("step:sampled") == 2 * 2 + 2:  # run 3 (2 steps a run), step 2
+            raise Killed
+
+    with pytest.raises(Killed):
+        _campaign(out, fault=kill_in_third_run)
+    man = json.loads((out / MANIFEST).read_text())
+    assert [r["status"] for r in man["runs"][:4]] == ["done", "done", "running", "pending"]
+    man, _ = _campaign(out)
+    assert man["complete"] and _results(out) == _results(full[0])
+
+
 class _FakeClock:
     """Time moves only when a training step finishes (100 s each): budgets without timing anything."""
 
