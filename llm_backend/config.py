@@ -34,7 +34,7 @@ from theory.checks import check_choice, check_int, check_probability, check_real
 from theory.estimators import ESTIMATORS, effective_weight
 
 __all__ = ["ModelConfig", "SamplingConfig", "TaskConfig", "XiConfig", "PplConfig", "WeightsConfig", "TrainConfig",
-           "CompositionConfig", "RESUME_MAY_CHANGE",
+           "CompositionConfig", "RESUME_MAY_CHANGE", "EVAL_START_FIELDS",
            "opt", "check_model_name", "check_device", "check_output_file", "check_output_dir", "check_input_file", "config_dict"]
 
 DTYPES = ("float32", "bfloat16", "auto")  # models.DTYPES (kept here so validation needs no torch)
@@ -306,7 +306,10 @@ class CompositionConfig(_Measurement):
 
 # The TrainConfig fields a resumed run may change (everything else must equal the stored config.json):
 # the trainer's resume check and the tracker mirror's "same run?" check (rlvr_lab.integrations.tracking).
-RESUME_MAY_CHANGE = ("steps", "command", "device", "out_dir", "checkpoint_every")
+RESUME_MAY_CHANGE = ("steps", "command", "device", "out_dir", "checkpoint_every", "eval_start_from")
+# The TrainConfig fields the step-0 held-out evaluation depends on (``eval_start_from`` checks them).
+EVAL_START_FIELDS = ("model", "dtype", "device", "task", "task_options", "seed", "pool", "eval_prompts", "eval_group",
+                     "eval_horizon", "temperature", "top_p", "batch_size")
 
 
 @dataclass
@@ -349,6 +352,10 @@ class TrainConfig:
     eval_group: int = opt(4, "rollouts per held-out problem (>= 1)")
     eval_horizon: int | None = opt(None, "evaluation horizon (default: --horizon)")
     eval_every: int = opt(0, "also evaluate every N steps (0: start and end only)")
+    eval_start_from: str | None = opt(None, "run directory whose step-0 held-out evaluation this run reuses (it is "
+                                      "identical by construction: same start weights, problems and uniforms); "
+                                      "refused unless every setting it depends on, the code and the weights match",
+                                      flag="eval-start-from")
     selection: str = opt("none", "paper D prompt selection: none (draw `prompts` from the pool) | random | low-ppl "
                          "| high-ppl | schedule (candidates scored by perplexity under the current policy)",
                          choices=("none", "random", "low-ppl", "high-ppl", "schedule"))
@@ -388,6 +395,12 @@ class TrainConfig:
         check_int("horizon", self.horizon, low=1, high=8192)
         if self.eval_horizon is not None:
             check_int("eval_horizon", self.eval_horizon, low=1, high=8192)
+        if self.eval_start_from is not None:
+            if self.eval_prompts == 0:
+                raise ValueError("eval_start_from needs held-out evaluation (eval_prompts >= 1)")
+            if not (Path(str(self.eval_start_from)) / "eval.jsonl").is_file():
+                raise ValueError(f"eval_start_from must be a training run directory with an eval.jsonl; got "
+                                 f"{self.eval_start_from!r}")
         check_int("pool", self.pool, low=self.prompts)
         check_real("lr", self.lr, low=0.0)
         check_real("weight_decay", self.weight_decay, low=0.0)

@@ -26,7 +26,12 @@ wherever the policy has not moved, so differences between evaluations of one run
 runs with the same seed) are paired and much less noisy than independent samples [R]. Records
 go to ``eval.jsonl`` and into the summary (``eval``: per-evaluation (N, G) rewards; for a task
 with intermediate step checks, ``multistep``, also ``checks`` (N, G, S): which intermediate results
-each held-out rollout completed, paper E's step accuracies before and after training).
+each held-out rollout completed, paper E's step accuracies before and after training). The step-0
+evaluation depends only on the start weights, the held-out problems and the uniforms, so runs that
+differ only in what they train (estimator, horizon, lr, ...) share it: ``eval_start_from`` copies
+another run's step-0 record after checking every setting it depends on (``EVAL_START_FIELDS``) and
+its fingerprint (sha256 of the sampler's weights, of the llm_backend/ and theory/ sources, and the
+torch / transformers versions); anything else is refused, never silently re-used.
 
 Determinism: problems and sampling seeds are functions of (seed, step), so a resumed run repeats
 the uninterrupted one exactly, from an interruption at any point (tested at every named point of
@@ -71,7 +76,7 @@ import torch
 
 from theory.checks import check_int
 from theory.estimators import estimate
-from llm_backend.config import RESUME_MAY_CHANGE, TrainConfig
+from llm_backend.config import EVAL_START_FIELDS, RESUME_MAY_CHANGE, TrainConfig
 from llm_backend.estimator_state import estimator_extras, new_state, state_from_dict, state_to_dict
 from llm_backend.curriculum_train import apply_rollout_weights, select_prompts
 from llm_backend.checkpoints import (POINTS as CKPT_POINTS, atomic_write_text, clean_stale, latest_step,
@@ -239,7 +244,56 @@ def _evaluate(cfg, lm, task, problems, step: int) -> dict:
         ro, g = gr.rollouts, cfg.eval_group
         out["checks"] = [[task.step_checks(p, lm.tokenizer.decode(ro.response_ids(i * g + j)), bool(ro.ended[i * g + j]))
                           for j in range(g)] for i, p in enumerate(problems)]
+    if step == 0:  # what the evaluation depends on beyond the config, so another run may reuse it
+        out["fingerprint"] = start_fingerprint(lm)
     return {**out, "seconds": round(time.perf_counter() - t0, 2)}
+
+
+def start_fingerprint(lm) -> dict:
+    """What a step-0 evaluation depends on beyond the config: the sampler's weights (sha256 of every
+    tensor's bytes), the source of llm_backend/ and theory/, and the torch / transformers versions."""
+    import transformers
+
+    weights = hashlib.sha256()
+    for name, t in sorted(lm.model.state_dict().items()):
+        weights.update(name.encode())
+        weights.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    code = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for path in sorted([*root.glob("*.py"), *(root.parent / "theory").glob("*.py")]):
+        code.update(path.name.encode() + b"\0" + path.read_bytes())
+    return {"weights": weights.hexdigest(), "code": code.hexdigest(), "torch": torch.__version__,
+            "transformers": transformers.__version__}
+
+
+def _check_eval_source(cfg) -> Path:
+    """``eval_start_from``'s run must share every setting the step-0 evaluation depends on."""
+    src = Path(cfg.eval_start_from)
+    try:
+        other = json.loads((src / "config.json").read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"eval_start_from: {src} has no readable config.json ({err})") from None
+    mine = asdict(cfg)
+    eff = lambda c: c.get("eval_horizon") or c.get("horizon")  # noqa: E731
+    diff = sorted(k for k in EVAL_START_FIELDS if k != "eval_horizon" and other.get(k) != mine[k])
+    diff += ["eval_horizon"] if eff(other) != eff(mine) else []
+    if diff:
+        raise ValueError(f"eval_start_from: {src} evaluated with other settings; these differ: {diff}")
+    return src
+
+
+def _reused_start(cfg, slm) -> dict:
+    """The step-0 evaluation of ``eval_start_from``'s run, after checking its fingerprint."""
+    src = Path(cfg.eval_start_from)
+    rec = next((r for r in _records(src / "eval.jsonl") if r["step"] == 0), None)
+    if rec is None or "fingerprint" not in rec:
+        raise ValueError(f"eval_start_from: {src} has no step-0 evaluation with a fingerprint (written by this "
+                         "version of the trainer)")
+    mine = start_fingerprint(slm)
+    if rec["fingerprint"] != mine:
+        diff = sorted(k for k in mine if rec["fingerprint"].get(k) != mine[k])
+        raise ValueError(f"eval_start_from: {src}'s step-0 evaluation was made with other {diff}; evaluate afresh")
+    return {**rec, "reused_from": str(src)}
 
 
 def _eval_due(cfg, step: int) -> bool:
@@ -291,6 +345,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False, fau
     """
     hook = fault or (lambda point: None)
     cfg.validate()
+    if cfg.eval_start_from is not None:
+        _check_eval_source(cfg)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if (out / "checkpoint" / "step.json").exists() and not (out / "LATEST").exists():
@@ -333,7 +389,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False, fau
     try:
         evaluated = {r["step"] for r in _records(eval_path)}
         if _eval_due(cfg, start - 1) and start - 1 not in evaluated:  # step 0, or one a Ctrl-C cut short
-            _append(eval_path, _evaluate(cfg, slm, task, held_out, start - 1))
+            reuse = start == 1 and cfg.eval_start_from is not None
+            _append(eval_path, _reused_start(cfg, slm) if reuse else _evaluate(cfg, slm, task, held_out, start - 1))
         for step in range(start, cfg.steps + 1):
             inside_step = True  # from here until the log line, memory may be ahead of `logged`
             rec = _step(cfg, lm, slm, ref, opt, task, pool, step, est_state, hook, on_batch)

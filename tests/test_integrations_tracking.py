@@ -258,9 +258,9 @@ def test_follow_tails_a_growing_run_through_a_resume_truncation(tmp_path):
         for k in (3, 4, 5):
             time.sleep(0.01)
             _write(d / "log.jsonl", [_log_line(k, t=2.0)], mode="a")
+            if k == 5:  # as the trainer: the last step's evaluation comes before its summary
+                _write(d / "eval.jsonl", [_eval_line(5)], mode="a")
             _summary(d, k, 5)
-        _write(d / "eval.jsonl", [_eval_line(5)], mode="a")
-        _summary(d, 5, 5)
 
     fake = FakeTracker(on_log=lambda n, step: step3_mirrored.set() if step == 3 else None)
     th = threading.Thread(target=trainer)

@@ -204,6 +204,43 @@ def test_multistep_checks_are_the_tasks_own(tmp_path, monkeypatch):
     assert rec["checks"] == [[real(task, *calls[i * 3 + j]) for j in range(3)] for i in range(2)]
 
 
+def test_a_reused_start_evaluation_equals_a_fresh_one(tmp_path):
+    """Run B trains differently from run A (estimator, horizon, lr) but shares its start: B's step-0
+    record copied from A equals the one B computes itself, and B's later evaluations are unchanged."""
+    kw = dict(eval_prompts=3, eval_group=2, eval_horizon=5)
+    a = train(_cfg(tmp_path, "a", estimator="grpo", **kw))
+    fresh = train(_cfg(tmp_path, "fresh", horizon=4, lr=2e-2, **kw))
+    reused = train(_cfg(tmp_path, "reused", horizon=4, lr=2e-2, eval_start_from=str(tmp_path / "a"), **kw))
+    assert reused["eval"][0]["reused_from"] == str(tmp_path / "a")
+    strip = lambda e: {k: v for k, v in e.items() if k not in ("seconds", "reused_from")}  # noqa: E731
+    assert strip(reused["eval"][0]) == strip(fresh["eval"][0]) == strip(a["eval"][0])
+    assert [strip(e) for e in reused["eval"][1:]] == [strip(e) for e in fresh["eval"][1:]]
+    assert set(reused["eval"][0]["fingerprint"]) == {"weights", "code", "torch", "transformers"}
+
+
+def test_a_start_evaluation_from_another_start_is_refused(tmp_path):
+    kw = dict(eval_prompts=2, eval_group=2)
+    train(_cfg(tmp_path, "a", **kw))
+    with pytest.raises(ValueError, match=r"eval_start_from: .* these differ: \['eval_group', 'seed'\]"):
+        train(_cfg(tmp_path, "b", seed=8, eval_prompts=2, eval_group=3, eval_start_from=str(tmp_path / "a")))
+    with pytest.raises(ValueError, match="eval_start_from must be a training run directory"):
+        train(_cfg(tmp_path, "c", eval_start_from=str(tmp_path / "nowhere"), **kw))
+    with pytest.raises(ValueError, match="needs held-out evaluation"):
+        train(_cfg(tmp_path, "d", eval_start_from=str(tmp_path / "a")))
+
+
+def test_a_start_evaluation_of_other_weights_is_refused(tmp_path, monkeypatch):
+    """Same settings, but the source's fingerprint names other weights (e.g. another model file)."""
+    kw = dict(eval_prompts=2, eval_group=2)
+    train(_cfg(tmp_path, "a", **kw))
+    path = tmp_path / "a" / "eval.jsonl"
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    lines[0]["fingerprint"]["weights"] = "0" * 64
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    with pytest.raises(ValueError, match=r"made with other \['weights'\]"):
+        train(_cfg(tmp_path, "b", eval_start_from=str(tmp_path / "a"), **kw))
+
+
 def test_resume_keeps_the_evaluations(tmp_path):
     kw = dict(eval_prompts=2, eval_group=2)
     straight = train(_cfg(tmp_path, "ea", **kw))
