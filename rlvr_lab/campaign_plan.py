@@ -2,7 +2,7 @@
 
 A run is one :class:`llm_backend.config.TrainConfig` (the trainer's own typed config, nothing
 assembled as command-line text) with a name, the papers it serves and its seed. The experiments
-are the CPU campaign's (issue 13, section 4; ``/work/runs/v2/queue.sh`` of session 3), scaled:
+are the CPU campaign's (issue 13, section 4; its commands are ``results/llm/v2/cpu_campaign.sh``), scaled:
 
 - papers A and B, 1-digit sums (``arithmetic``, ``digits=1``): GRPO at H in {16, 32, 64}
   (A: budget efficiency around the measured xi) and ``linear_r`` at H = 32 (B: weighting, paired
