@@ -99,6 +99,7 @@ def reproduce(*, out: Path, seed: int = 0, full: bool = False, only: str | None 
                               progress=lambda label, f=fig.name: bar.set_postfix_str(f"{f}: {label}"[:60]))
                 results.append(run_figure(fig, ctx, out, fresh=fresh))
                 status = "reused" if results[-1].reused else "computed"
+                (out / "errors" / f"{fig.name}.txt").unlink(missing_ok=True)  # an earlier failure's traceback
             except KeyboardInterrupt:
                 raise
             except Exception as exc:  # a broken figure must not hide the others' verdicts

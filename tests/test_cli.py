@@ -183,3 +183,22 @@ def test_report_measured_is_a_markdown_table(tmp_path):
     report = (out / "report.md").read_text()
     assert "| quantity | value |" in report and "`population_w0.linear_r`" in report
     assert "**measured**: `{" not in report  # no JSON blob
+
+
+def test_a_rerun_that_succeeds_removes_the_earlier_traceback(tmp_path, monkeypatch):
+    """A figure that failed leaves errors/<figure>.txt; once a rerun computes it, the stale
+    traceback is gone (it would otherwise contradict the report)."""
+    import rlvr_lab.reproduce as rep
+
+    real, out = rep.run_figure, tmp_path / "o"
+    argv = ["reproduce", "--only", "weighting_zero_signal", "--out", str(out)]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(rep, "run_figure", broken)
+    assert main(argv) == 1
+    assert "boom" in (out / "errors" / "weighting_zero_signal.txt").read_text()
+    monkeypatch.setattr(rep, "run_figure", real)
+    assert main(argv) == 0
+    assert not (out / "errors" / "weighting_zero_signal.txt").exists()
