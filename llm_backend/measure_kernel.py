@@ -255,7 +255,8 @@ def run_kernel(cfg: KernelConfig, *, command: str = "", started: float | None = 
     from llm_backend.results import run_header
     from llm_backend.rollouts import group_rollouts
     from llm_backend.tasks import make_task
-    from llm_backend.trainer import derive_seed, train
+    from llm_backend.evaluation import derive_seed
+    from llm_backend.trainer import train
 
     started = time.time() if started is None else started
     tcfg = cfg.train_config(command).validate()

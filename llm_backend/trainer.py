@@ -17,21 +17,11 @@ One step (``rlvr-lab llm train``):
    AdamW. A step whose advantages are all zero and that has no KL term skips the backward pass
    (its gradient is exactly zero) but still takes the optimizer step.
 
-Held-out evaluation (``eval_prompts > 0``): ``eval_prompts`` problems of the task that are not in
-the training pool (distinct prompts, drawn with their own seed), ``eval_group`` rollouts each at a
-fixed ``eval_horizon``, before the first step (step 0), every ``eval_every`` steps (0: never in
-between) and after the last step. Every evaluation uses the SAME sampling seed, i.e. the same
-uniforms per row (common random numbers): the inverse-CDF sampler then gives identical tokens
-wherever the policy has not moved, so differences between evaluations of one run (and between
-runs with the same seed) are paired and much less noisy than independent samples [R]. Records
-go to ``eval.jsonl`` and into the summary (``eval``: per-evaluation (N, G) rewards; for a task
-with intermediate step checks, ``multistep``, also ``checks`` (N, G, S): which intermediate results
-each held-out rollout completed, paper E's step accuracies before and after training). The step-0
-evaluation depends only on the start weights, the held-out problems and the uniforms, so runs that
-differ only in what they train (estimator, horizon, lr, ...) share it: ``eval_start_from`` copies
-another run's step-0 record after checking every setting it depends on (``EVAL_START_FIELDS``) and
-its fingerprint (sha256 of the sampler's weights, of the llm_backend/ and theory/ sources, and the
-torch / transformers versions); anything else is refused, never silently re-used.
+Held-out evaluation (``eval_prompts > 0``, ``llm_backend.evaluation``): ``eval_group`` rollouts of
+``eval_prompts`` problems outside the pool at a fixed ``eval_horizon``, at step 0, every
+``eval_every`` steps and after the last, all with the same uniforms (common random numbers); records
+go to ``eval.jsonl`` and into the summary (``eval``). ``eval_start_from`` reuses another run's
+step-0 evaluation when its settings and fingerprint match.
 
 Determinism: problems and sampling seeds are functions of (seed, step), so a resumed run repeats
 the uninterrupted one exactly, from an interruption at any point (tested at every named point of
@@ -64,7 +54,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import copy
@@ -74,9 +63,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from theory.checks import check_int
 from theory.estimators import estimate
-from llm_backend.config import EVAL_START_FIELDS, RESUME_MAY_CHANGE, TrainConfig
+from llm_backend.config import RESUME_MAY_CHANGE, TrainConfig
+from llm_backend.evaluation import (check_eval_source, derive_seed, eval_due, eval_problems, evaluate, read_records,
+                                   reused_start)
 from llm_backend.estimator_state import estimator_extras, new_state, state_from_dict, state_to_dict
 from llm_backend.curriculum_train import apply_rollout_weights, select_prompts
 from llm_backend.checkpoints import (POINTS as CKPT_POINTS, atomic_write_text, clean_stale, latest_step,
@@ -87,12 +77,7 @@ from llm_backend.results import run_header, write_result
 from llm_backend.rollouts import group_rollouts
 from llm_backend.tasks import make_task
 
-__all__ = ["TrainConfig", "train", "derive_seed", "eval_problems"]
-
-
-def derive_seed(*keys) -> int:
-    """A 31-bit seed from ``keys`` (stable across runs and machines)."""
-    return int.from_bytes(hashlib.sha256(repr(keys).encode()).digest()[:4], "little") >> 1
+__all__ = ["TrainConfig", "train"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,122 +191,16 @@ def _sync_sampler(lm, slm) -> None:
         ps.copy_(p)
 
 
-# ---------------------------------------------------------------------------------------------
-# Held-out evaluation
-# ---------------------------------------------------------------------------------------------
-def eval_problems(task, pool, n: int, seed: int) -> list:
-    """``n`` distinct problems of ``task`` whose prompts are not in ``pool`` (seeded draws).
-
-    Raises ``ValueError`` when the task cannot supply ``n`` such problems (e.g. 1-digit sums have
-    64 distinct problems; a large pool leaves few held out).
-    """
-    n = check_int("eval_prompts", n, low=1)
-    seen = {p.prompt for p in pool}
-    rng_seed, out = seed, []
-    for _ in range(50):
-        for p in task.problems(max(4 * n, 64), seed=rng_seed):
-            if p.prompt not in seen:
-                seen.add(p.prompt)
-                out.append(p)
-                if len(out) == n:
-                    return out
-        rng_seed = derive_seed(rng_seed, "more")
-    raise ValueError(f"eval_prompts must be at most the number of distinct problems outside the training pool; "
-                     f"found {len(out)} < {n} (use a smaller pool or eval_prompts)")
-
-
-def _evaluate(cfg, lm, task, problems, step: int) -> dict:
-    """Rewards of ``eval_group`` rollouts per held-out problem at ``eval_horizon`` (fixed seed)."""
-    t0 = time.perf_counter()
-    lm.model.eval()
-    horizon = cfg.eval_horizon or cfg.horizon
-    gr = group_rollouts(lm, task, problems, group=cfg.eval_group, horizon=horizon, temperature=cfg.temperature,
-                        top_p=cfg.top_p, seed=derive_seed(cfg.seed, "eval"), batch_size=cfg.batch_size)
-    r = gr.rewards()  # (N, G)
-    out = {"step": step, "horizon": horizon, "reward_mean": float(r.mean()), "rewards": r,
-           "tokens": int(gr.rollouts.mask.sum())}
-    if hasattr(task, "step_checks"):  # paper E: which intermediate results each rollout completed, (N, G, S)
-        ro, g = gr.rollouts, cfg.eval_group
-        out["checks"] = [[task.step_checks(p, lm.tokenizer.decode(ro.response_ids(i * g + j)), bool(ro.ended[i * g + j]))
-                          for j in range(g)] for i, p in enumerate(problems)]
-    if step == 0:  # what the evaluation depends on beyond the config, so another run may reuse it
-        out["fingerprint"] = start_fingerprint(lm)
-    return {**out, "seconds": round(time.perf_counter() - t0, 2)}
-
-
-def start_fingerprint(lm) -> dict:
-    """What a step-0 evaluation depends on beyond the config: the sampler's weights (sha256 of every
-    tensor's bytes), the source of llm_backend/ and theory/, and the torch / transformers versions."""
-    import transformers
-
-    weights = hashlib.sha256()
-    for name, t in sorted(lm.model.state_dict().items()):
-        weights.update(name.encode())
-        weights.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    code = hashlib.sha256()
-    root = Path(__file__).resolve().parent
-    for path in sorted([*root.glob("*.py"), *(root.parent / "theory").glob("*.py")]):
-        code.update(path.name.encode() + b"\0" + path.read_bytes())
-    return {"weights": weights.hexdigest(), "code": code.hexdigest(), "torch": torch.__version__,
-            "transformers": transformers.__version__}
-
-
-def _check_eval_source(cfg) -> Path:
-    """``eval_start_from``'s run must share every setting the step-0 evaluation depends on."""
-    src = Path(cfg.eval_start_from)
-    try:
-        other = json.loads((src / "config.json").read_text())
-    except (OSError, ValueError) as err:
-        raise ValueError(f"eval_start_from: {src} has no readable config.json ({err})") from None
-    mine = asdict(cfg)
-    eff = lambda c: c.get("eval_horizon") or c.get("horizon")  # noqa: E731
-    diff = sorted(k for k in EVAL_START_FIELDS if k != "eval_horizon" and other.get(k) != mine[k])
-    diff += ["eval_horizon"] if eff(other) != eff(mine) else []
-    if diff:
-        raise ValueError(f"eval_start_from: {src} evaluated with other settings; these differ: {diff}")
-    return src
-
-
-def _reused_start(cfg, slm) -> dict:
-    """The step-0 evaluation of ``eval_start_from``'s run, after checking its fingerprint."""
-    src = Path(cfg.eval_start_from)
-    rec = next((r for r in _records(src / "eval.jsonl") if r["step"] == 0), None)
-    if rec is None or "fingerprint" not in rec:
-        raise ValueError(f"eval_start_from: {src} has no step-0 evaluation with a fingerprint (written by this "
-                         "version of the trainer)")
-    mine = start_fingerprint(slm)
-    if rec["fingerprint"] != mine:
-        diff = sorted(k for k in mine if rec["fingerprint"].get(k) != mine[k])
-        raise ValueError(f"eval_start_from: {src}'s step-0 evaluation was made with other {diff}; evaluate afresh")
-    return {**rec, "reused_from": str(src)}
-
-
-def _eval_due(cfg, step: int) -> bool:
-    return cfg.eval_prompts > 0 and (step == 0 or step == cfg.steps or (cfg.eval_every > 0 and step % cfg.eval_every == 0))
-
-
 def _append(path: Path, rec: dict) -> None:
     with path.open("a") as f:
         f.write(json.dumps(_plain(rec)) + "\n")
         f.flush()
 
 
-def _records(path: Path) -> list[dict]:
-    """The JSON lines of ``path``; a line torn by a kill (only ever the last) is dropped."""
-    out = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-    return out
-
-
 def _truncate(path: Path, done: int) -> None:
     """Keep the records of steps <= ``done`` (atomically: a kill here leaves the old or new file)."""
     if path.exists():
-        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in _records(path) if r["step"] <= done))
+        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in read_records(path) if r["step"] <= done))
 
 
 STEP_POINTS = ("step:sampled", "step:estimated", "step:optimized", "step:logged", "step:evaluated",
@@ -346,7 +225,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False, fau
     hook = fault or (lambda point: None)
     cfg.validate()
     if cfg.eval_start_from is not None:
-        _check_eval_source(cfg)
+        check_eval_source(cfg)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if (out / "checkpoint" / "step.json").exists() and not (out / "LATEST").exists():
@@ -387,18 +266,18 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = False, fau
         bar = tqdm(total=cfg.steps, initial=start - 1, desc=f"train {cfg.estimator}", unit="step")
     last_saved, logged, interrupted, inside_step = start - 1, start - 1, False, False
     try:
-        evaluated = {r["step"] for r in _records(eval_path)}
-        if _eval_due(cfg, start - 1) and start - 1 not in evaluated:  # step 0, or one a Ctrl-C cut short
+        evaluated = {r["step"] for r in read_records(eval_path)}
+        if eval_due(cfg, start - 1) and start - 1 not in evaluated:  # step 0, or one a Ctrl-C cut short
             reuse = start == 1 and cfg.eval_start_from is not None
-            _append(eval_path, _reused_start(cfg, slm) if reuse else _evaluate(cfg, slm, task, held_out, start - 1))
+            _append(eval_path, reused_start(cfg, slm) if reuse else evaluate(cfg, slm, task, held_out, start - 1))
         for step in range(start, cfg.steps + 1):
             inside_step = True  # from here until the log line, memory may be ahead of `logged`
             rec = _step(cfg, lm, slm, ref, opt, task, pool, step, est_state, hook, on_batch)
             _append(log_path, rec)
             logged, inside_step = step, False
             hook("step:logged")
-            if _eval_due(cfg, step):
-                _append(eval_path, _evaluate(cfg, slm, task, held_out, step))
+            if eval_due(cfg, step):
+                _append(eval_path, evaluate(cfg, slm, task, held_out, step))
                 hook("step:evaluated")
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                 save_checkpoint(out, step, lm.model, opt, state_to_dict(cfg.estimator, est_state), fault=hook)
@@ -441,10 +320,10 @@ def _plain(rec: dict) -> dict:
 
 
 def _write_summary(cfg, out: Path, started: float, *, interrupted: bool) -> dict:
-    log = _records(out / "log.jsonl")
+    log = read_records(out / "log.jsonl")
     extra = {}
     if cfg.eval_prompts > 0:
-        ev = _records(out / "eval.jsonl")
+        ev = read_records(out / "eval.jsonl")
         extra = {"eval": ev, "eval_reward_by_step": {str(e["step"]): e["reward_mean"] for e in ev}}
     summary = run_header(command=cfg.command, seed=cfg.seed, model=cfg.model, started=started,
                          dtype=resolve_dtype(cfg.dtype, pick_device(cfg.device)), config=asdict(cfg), steps_done=len(log), interrupted=interrupted,

@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 
 from theory.estimators import ESTIMATORS
 from llm_backend import tasks as task_module
-from llm_backend import trainer as trainer_module
+from llm_backend import evaluation
 from llm_backend.checkpoints import latest_dir
 from llm_backend.models import load_model
 from llm_backend.policy_loss import aggregate, token_losses
@@ -152,12 +152,12 @@ def test_config_validation(tmp_path, kw, match):
 def test_eval_problems_are_held_out_and_distinct():
     task = task_module.make_task("arithmetic", digits=1)
     pool = task.problems(16, seed=3)
-    ev = trainer_module.eval_problems(task, pool, 20, seed=4)
+    ev = evaluation.eval_problems(task, pool, 20, seed=4)
     prompts = [p.prompt for p in ev]
     assert len(set(prompts)) == 20 and not set(prompts) & {p.prompt for p in pool}
-    assert [p.prompt for p in trainer_module.eval_problems(task, pool, 20, seed=4)] == prompts  # seeded
+    assert [p.prompt for p in evaluation.eval_problems(task, pool, 20, seed=4)] == prompts  # seeded
     with pytest.raises(ValueError, match="eval_prompts"):  # 1-digit sums: only 64 distinct problems
-        trainer_module.eval_problems(task, pool, 64, seed=4)
+        evaluation.eval_problems(task, pool, 64, seed=4)
 
 
 def test_held_out_eval_uses_common_random_numbers(tmp_path):
@@ -199,7 +199,7 @@ def test_multistep_checks_are_the_tasks_own(tmp_path, monkeypatch):
     monkeypatch.setattr(Multistep, "step_checks", spy)
     cfg = _cfg(tmp_path, "unused", task="multistep", task_options={"steps": 2}, eval_prompts=2, eval_group=3,
                eval_horizon=6)
-    rec = trainer_module._evaluate(cfg, load_model("tiny", seed=0), task, probs, step=0)
+    rec = evaluation.evaluate(cfg, load_model("tiny", seed=0), task, probs, step=0)
     assert [c[0] for c in calls] == [probs[0]] * 3 + [probs[1]] * 3
     assert rec["checks"] == [[real(task, *calls[i * 3 + j]) for j in range(3)] for i in range(2)]
 
