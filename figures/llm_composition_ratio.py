@@ -92,11 +92,10 @@ def ratio_bootstrap(checks, final, *, n_boot: int = BOOT, seed: int = BOOT_SEED)
     undefined = float(np.isnan(boot).mean())
     lo, hi = (np.quantile(boot[~np.isnan(boot)], [0.025, 0.975], method="inverted_cdf").tolist() if undefined <= MAX_UNDEFINED
               else (None, None))
-    on = checks
     return {"r": _ratio(checks, final), "ci95": [lo, hi], "undefined_fraction": undefined,
-            "q_plus": float((final & on).sum() / on.sum()) if on.any() else None,
-            "q_minus": float((final & ~on).sum() / (~on).sum()) if (~on).any() else None,
-            "step_correct": int(on.sum()), "rollouts": int(on.size)}
+            "q_plus": float((final & checks).sum() / checks.sum()) if checks.any() else None,
+            "q_minus": float((final & ~checks).sum() / (~checks).sum()) if (~checks).any() else None,
+            "step_correct": int(checks.sum()), "rollouts": int(checks.size)}
 
 
 def _paired(before, after) -> dict:

@@ -34,38 +34,16 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["save_checkpoint", "load_checkpoint", "latest_step", "latest_dir", "clean_stale", "POINTS", "atomic_write_text"]
+from llm_backend.results import atomic_write_text, fsync_dir
+
+__all__ = ["save_checkpoint", "load_checkpoint", "latest_step", "latest_dir", "clean_stale", "POINTS"]
 
 POINTS = ("ckpt:files-written", "ckpt:dir-renamed", "ckpt:pointer-written", "ckpt:old-removed")
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _fsync_file(path: Path) -> None:
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a fsynced temporary file and ``os.replace``."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def _untie(state: dict) -> dict:
@@ -127,7 +105,7 @@ def save_checkpoint(out: Path, step: int, model, opt, est_state: dict | None, *,
     (tmp / "step.json").write_text(json.dumps({"step": step}))
     for f in tmp.iterdir():
         _fsync_file(f)
-    _fsync_dir(tmp)
+    fsync_dir(tmp)
     hook("ckpt:files-written")
     if final.exists():  # a checkpoint of this step that LATEST may name: replace it only if unreferenced
         if _pointer(out) == final:
@@ -135,7 +113,7 @@ def save_checkpoint(out: Path, step: int, model, opt, est_state: dict | None, *,
             return
         shutil.rmtree(final)
     tmp.rename(final)
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
     hook("ckpt:dir-renamed")
     atomic_write_text(out / "LATEST", json.dumps({"step": step, "dir": str(final.relative_to(out))}))
     hook("ckpt:pointer-written")

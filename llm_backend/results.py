@@ -21,7 +21,7 @@ from pathlib import Path
 
 from theory.records import dumps
 
-__all__ = ["run_header", "hardware", "write_result", "read_result"]
+__all__ = ["atomic_write_text", "fsync_dir", "run_header", "hardware", "write_result", "read_result"]
 
 
 def hardware() -> dict:
@@ -60,13 +60,38 @@ def run_header(*, command: str, seed: int, model: str, started: float | None = N
             "git_commit": _git_commit(), **extra}
 
 
+def fsync_dir(path: Path) -> None:
+    """fsync a directory (its entries: a rename into it survives a crash); a no-op where unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` via a fsynced temporary file and ``os.replace`` (a kill leaves the old
+    file or the new one, never a torn one); the project's one atomic writer (torch-free)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
 def write_result(path, obj) -> Path:
     """Atomic, deterministic JSON (sorted keys) at ``path``; parents created."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(dumps(obj))
-    tmp.replace(path)
+    atomic_write_text(path, dumps(obj))
     return path
 
 

@@ -69,11 +69,11 @@ from llm_backend.evaluation import (check_eval_source, derive_seed, eval_due, ev
                                    reused_start)
 from llm_backend.estimator_state import estimator_extras, new_state, state_from_dict, state_to_dict
 from llm_backend.curriculum_train import apply_rollout_weights, select_prompts
-from llm_backend.checkpoints import (POINTS as CKPT_POINTS, atomic_write_text, clean_stale, latest_step,
+from llm_backend.checkpoints import (POINTS as CKPT_POINTS, clean_stale, latest_step,
                                      load_checkpoint, save_checkpoint)
 from llm_backend.models import load_model, pick_device, resolve_dtype
 from llm_backend.policy_loss import aggregate, pack, response_logprobs, token_losses
-from llm_backend.results import run_header, write_result
+from llm_backend.results import atomic_write_text, run_header, write_result
 from llm_backend.rollouts import group_rollouts
 from llm_backend.tasks import make_task
 

@@ -72,6 +72,7 @@ from __future__ import annotations
 import json
 import platform
 import shutil
+import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -234,12 +235,9 @@ def _calibration(rows: list[dict]) -> float:
     The median, not the pooled ratio: the first run of a process also pays one-time costs (CUDA
     kernels' first launches, Numba compilation) that later runs do not.
     """
-    ratios = sorted(r["wall_s"] / r["estimate_s"] for r in rows
-                    if r["status"] == "done" and not r.get("resumed") and r.get("wall_s") and r["estimate_s"] > 0)
-    if not ratios:
-        return 1.0
-    mid = len(ratios) // 2
-    return ratios[mid] if len(ratios) % 2 else 0.5 * (ratios[mid - 1] + ratios[mid])
+    ratios = [r["wall_s"] / r["estimate_s"] for r in rows
+              if r["status"] == "done" and not r.get("resumed") and r.get("wall_s") and r["estimate_s"] > 0]
+    return statistics.median(ratios) if ratios else 1.0
 
 
 def run_campaign(cfg: CampaignConfig, *, fault=None, clock=time.monotonic, started: float | None = None,

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from llm_backend.results import atomic_write_text
 from theory import estimators as _est
 
 __all__ = ["RESERVED", "prompt_digest", "is_stateful", "new_state", "state_to_dict", "state_from_dict", "estimate",
@@ -100,9 +100,7 @@ def save_json(path, name: str, options: dict, step: int, state) -> None:
     path = Path(path)
     doc = {"format": FORMAT, "estimator": name, "options": options, "step": int(step),
            "state": state_to_dict(name, state)}
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(doc))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(doc))
 
 
 def load_json(path, name: str):

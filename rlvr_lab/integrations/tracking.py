@@ -56,6 +56,7 @@ from numbers import Real
 from pathlib import Path
 
 from llm_backend.config import RESUME_MAY_CHANGE
+from llm_backend.results import atomic_write_text
 from theory.checks import check_real
 
 __all__ = ["mirror_run", "scalar_metrics", "TrackioTracker", "SIDECAR", "TRACK_EXTRA_HINT"]
@@ -235,12 +236,7 @@ def _load_sidecar(path: Path) -> dict:
 
 
 def _save_sidecar(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(json.dumps(data, indent=1, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 @contextlib.contextmanager
