@@ -89,36 +89,38 @@ class UnpackConfig:
     to: str = opt(None, "folder for the reassembled file", required=True)
 
 
-def sha256_file(path, *, start: int = 0, length: int | None = None) -> str:
-    """Hex SHA-256 of ``length`` bytes of ``path`` from ``start`` (default: to the end)."""
-    h = hashlib.sha256()
+def _chunks(path, start: int = 0, length: int | None = None):
+    """The bytes of ``path`` from ``start`` (``length`` of them, default to the end), in chunks;
+    ValueError if the file ends before ``length`` bytes."""
     with open(path, "rb") as f:
         f.seek(start)
         left = math.inf if length is None else length
         while left > 0:
             buf = f.read(int(min(_CHUNK, left)))
             if not buf:
-                break
-            h.update(buf)
+                if length is not None:
+                    raise ValueError(f"source {path} shrank while it was read")
+                return
+            yield buf
             left -= len(buf)
-    return h.hexdigest()
 
 
-def _copy_range(src: Path, dst: Path, start: int, length: int) -> str:
+def _stream(chunks, out=None) -> str:
+    """Hex SHA-256 of ``chunks``, also written to the open file ``out`` (then fsynced) when given."""
     h = hashlib.sha256()
-    with open(src, "rb") as fi, open(dst, "wb") as fo:
-        fi.seek(start)
-        left = length
-        while left > 0:
-            buf = fi.read(min(_CHUNK, left))
-            if not buf:
-                raise ValueError(f"source {src} shrank while it was packed")
-            h.update(buf)
-            fo.write(buf)
-            left -= len(buf)
-        fo.flush()
-        os.fsync(fo.fileno())
+    for buf in chunks:
+        h.update(buf)
+        if out is not None:
+            out.write(buf)
+    if out is not None:
+        out.flush()
+        os.fsync(out.fileno())
     return h.hexdigest()
+
+
+def sha256_file(path) -> str:
+    """Hex SHA-256 of the file at ``path``."""
+    return _stream(_chunks(path))
 
 
 def _n_parts(size: int, extra: int, limit: float) -> int:
@@ -162,7 +164,8 @@ def pack(source, out, *, part_mib: float = 56.0, wheels=()) -> dict:
         (tmp / folder).mkdir(parents=True, exist_ok=True)
         start, length = k * step, max(0, min(step, size - k * step))
         name = f"{src.name}.{k + 1:03d}"
-        digest = _copy_range(src, tmp / folder / name, start, length)
+        with open(tmp / folder / name, "wb") as fo:
+            digest = _stream(_chunks(src, start, length), fo)
         parts.append({"index": k + 1, "folder": folder, "file": name, "size": length, "sha256": digest})
     wheel_rows = []
     for w in whl:
@@ -170,7 +173,7 @@ def pack(source, out, *, part_mib: float = 56.0, wheels=()) -> dict:
         wheel_rows.append({"folder": "part1", "file": w.name, "size": w.stat().st_size, "sha256": sha256_file(w)})
     manifest = {"format": FORMAT, "name": src.name, "size": size, "sha256": sha256_file(src),
                 "part_mib": part_mib, "parts": parts, "wheels": wheel_rows}
-    if _joined_sha(tmp, parts) != manifest["sha256"]:
+    if _stream(c for p in parts for c in _chunks(tmp / p["folder"] / p["file"])) != manifest["sha256"]:
         raise ValueError(f"source {src} changed while it was packed; pack it again")
     text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
     for p in parts:
@@ -178,15 +181,6 @@ def pack(source, out, *, part_mib: float = 56.0, wheels=()) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return manifest
-
-
-def _joined_sha(root: Path, parts: list[dict]) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        with open(root / p["folder"] / p["file"], "rb") as f:
-            while buf := f.read(_CHUNK):
-                h.update(buf)
-    return h.hexdigest()
 
 
 def read_manifest(parts_dir) -> dict:
@@ -245,18 +239,11 @@ def unpack(parts_dir, to) -> Path:
     paths = [_check(root, p, f"part {p['index']} of {len(man['parts'])}") for p in man["parts"]]
     dest_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".partial")
-    h = hashlib.sha256()
     with open(tmp, "wb") as fo:
-        for path in paths:
-            with open(path, "rb") as fi:
-                while buf := fi.read(_CHUNK):
-                    h.update(buf)
-                    fo.write(buf)
-        fo.flush()
-        os.fsync(fo.fileno())
-    if h.hexdigest() != man["sha256"]:
+        digest = _stream((c for path in paths for c in _chunks(path)), fo)
+    if digest != man["sha256"]:
         tmp.unlink()
-        raise ValueError(f"parts: the reassembled {man['name']} has sha256 {h.hexdigest()[:16]}..., the "
+        raise ValueError(f"parts: the reassembled {man['name']} has sha256 {digest[:16]}..., the "
                          f"manifest says {man['sha256'][:16]}...; pack and carry the parts again")
     tmp.replace(target)
     return target
