@@ -98,6 +98,19 @@ def prompt_parameters(n_runs: int, n_prompts: int, seed: int) -> dict:
             "w": rng.uniform(0.25, 1.25, shape)}
 
 
+@njit(cache=True, inline="always")
+def draw_batch(seed, run, i, n_steps, bsz, perm):
+    """Step i's minibatch (drawn at the first step of a reuse block): a partial Fisher-Yates shuffle
+    of ``perm`` in place, its first ``bsz`` entries; one stream key per (run, step) after the
+    prompts' keys (the kernel and the benchmark's bare-work floor draw the same batches)."""
+    n_p = perm.shape[0]
+    key = stream_key(seed, (run * n_steps + i - 1) * (n_p + 1) + n_p)
+    for j in range(bsz):
+        q = j + int(uniform_at(key, j) * (n_p - j))
+        t = perm[j]
+        perm[j] = perm[q]
+        perm[q] = t
+
 @njit(cache=True)
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x)) if x >= 0 else np.exp(x) / (1.0 + np.exp(x))
@@ -211,12 +224,8 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
         s = rec[i - 1]
         sc = i / horizon
         if (i - 1) % reuse == 0:
-            key = stream_key(seed, (run * n_steps + i - 1) * (n_p + 1) + n_p)
+            draw_batch(seed, run, i, n_steps, bsz, perm)
             for j in range(bsz):
-                q = j + int(uniform_at(key, j) * (n_p - j))
-                t = perm[j]
-                perm[j] = perm[q]
-                perm[q] = t
                 batch[j] = perm[j]
         if s >= 0 and drift == 2:  # exogenous drifts: simulate() fills it from true_value
             tot = 0.0

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from simulate.kernel import Method, _sigmoid, prompt_parameters, simulate
+from simulate.kernel import Method, _sigmoid, draw_batch, prompt_parameters, simulate
 from simulate.rng import stream_key, uniform_at, uniform_np
 from theory.bench import BenchCase
 
@@ -80,12 +80,7 @@ def _bare_work(a, b, bsz, g, n_steps, reuse, seed, out):
         acc = 0.0
         for i in range(1, n_steps + 1):
             if (i - 1) % reuse == 0:
-                key = stream_key(seed, (run * n_steps + i - 1) * (n_p + 1) + n_p)
-                for j in range(bsz):
-                    q = j + int(uniform_at(key, j) * (n_p - j))
-                    t = perm[j]
-                    perm[j] = perm[q]
-                    perm[q] = t
+                draw_batch(seed, run, i, n_steps, bsz, perm)
             for j in range(bsz):
                 p = perm[j]
                 v = _sigmoid(a[run, p] + b[run, p] * (i / n_steps))
