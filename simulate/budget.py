@@ -45,6 +45,7 @@ from scipy import optimize as _opt
 from scipy import special as _sp
 
 from simulate.budget_kernel import STREAM_SHIFT, _prompts_parallel_kernel, _run, _sweep_kernel
+from simulate.schedule import workers
 from theory.budget import discrete_success_probability
 from theory.checks import as_real_array, check_choice, check_int, check_real
 from theory.estimators import ESTIMATORS, resolve
@@ -227,7 +228,7 @@ def simulate_sweep(*, d, theta0, H, seed, K: int = 1, G: int = 8, n_iter: int = 
     if not (np.issubdtype(np.asarray(H_eval).dtype, np.integer) and np.all(np.asarray(H_eval) >= 1)):
         raise ValueError("H_eval must hold integers >= 1")
     outs = _outputs((R,), n_iter)
-    _sweep_kernel(seed.astype(np.int64), theta0, d, H.astype(np.float64), K, G, n_iter, lr, reward_kind,
+    _sweep_kernel(workers(R), seed.astype(np.int64), theta0, d, H.astype(np.float64), K, G, n_iter, lr, reward_kind,
                   spec.code, spec.params, *outs)
     return _package(outs, d, H, H_eval, K, G)
 

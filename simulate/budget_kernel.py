@@ -35,6 +35,7 @@ import numpy as np
 from numba import njit, prange
 
 from simulate.rng import stream_key, uniform_at
+from simulate.schedule import claim
 from theory.estimators import advantage_row, keep_row
 
 STREAM_SHIFT = 32
@@ -58,17 +59,22 @@ def _group(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc, sums):
     graded = reward_kind != 0
     tk = 0.0
     ns = 0
+    s1 = 0.0
+    s2 = 0.0
     if K == 1:
         for i in range(G):  # all draws first; a is scratch until the estimator fills it
             a[i] = np.floor(np.log(uniform_at(key, i)) / lp) + 1.0
-        for i in range(G):  # branch-free bookkeeping
+        for i in range(G):  # branch-free bookkeeping (selects)
             t = a[i]
             solved = t <= H
             n = min(t, H)
             tk += n
-            ns += 1 if solved else 0
-            rv = (H - t + 1.0) / H if graded else 1.0
-            r[i] = rv if solved else 0.0
+            ns += solved
+            gv = (H - t + 1.0) / H  # computed unconditionally: a select, not a branch, picks it
+            rv = (gv if graded else 1.0) if solved else 0.0
+            r[i] = rv
+            s1 += rv
+            s2 += rv * rv
             sc[i] = (1.0 if solved else 0.0) - n * p  # score of the truncated likelihood
     else:
         for i in range(G):
@@ -83,28 +89,26 @@ def _group(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc, sums):
             n = min(t, H)
             tk += n
             ns += 1 if solved else 0
-            rv = (H - t + 1.0) / H if graded else 1.0
-            r[i] = rv if solved else 0.0
+            rv = ((H - t + 1.0) / H if graded else 1.0) if solved else 0.0
+            r[i] = rv
+            s1 += rv
+            s2 += rv * rv
             sc[i] = s - n * p
+    mixed = False
+    for i in range(1, G):
+        mixed |= r[i] != r[0]
     advantage_row(code, r, params, a)  # THE registry estimator
     kp = keep_row(code, r)
     c = 0.0
     if kp:
         for i in range(G):
             c += a[i] * sc[i]
-    s1 = 0.0
-    s2 = 0.0
-    mixed = 0.0
-    for i in range(G):
-        s1 += r[i]
-        s2 += r[i] * r[i]
-        mixed = 1.0 if r[i] != r[0] else mixed
     sums[0] += c
     sums[1] += tk
     sums[2] += ns
     sums[3] += s1
     sums[4] += s2
-    sums[5] += mixed
+    sums[5] += 1.0 if mixed else 0.0
     sums[6] += 1.0 if ns > 0 else 0.0
     sums[7] += 1.0 if kp else 0.0
 
@@ -147,13 +151,19 @@ def _run(seed, theta0, d, H, K, G, n_iter, lr, reward_kind, code, params, theta_
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _sweep_kernel(seeds, theta0s, d, Hs, K, G, n_iter, lrs, reward_kind, code, params, theta_out,
+def _sweep_kernel(n_workers, seeds, theta0s, d, Hs, K, G, n_iter, lrs, reward_kind, code, params, theta_out,
                   grad_out, tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out, kept_out):
-    """Independent runs (R,) in one parallel region, each serial (:func:`_run`)."""
-    for b in prange(seeds.shape[0]):
-        _run(seeds[b], theta0s[b], d, Hs[b], K, G, n_iter, lrs[b], reward_kind, code, params,
-             theta_out[b], grad_out[b], tokens_out[b], succ_out[b], rsum_out[b], rsq_out[b],
-             mixed_out[b], anys_out[b], kept_out[b])
+    """Independent runs (R,) in one parallel region, each serial (:func:`_run`); threads claim
+    runs one at a time (simulate.schedule), so a thread slowed by a shared core runs fewer."""
+    R = seeds.shape[0]
+    counter = np.zeros(1, np.int64)
+    for _ in prange(n_workers):
+        b = claim(counter)
+        while b < R:
+            _run(seeds[b], theta0s[b], d, Hs[b], K, G, n_iter, lrs[b], reward_kind, code, params,
+                 theta_out[b], grad_out[b], tokens_out[b], succ_out[b], rsum_out[b], rsq_out[b],
+                 mixed_out[b], anys_out[b], kept_out[b])
+            b = claim(counter)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -183,19 +193,24 @@ def _prompts_parallel_kernel(seed, theta0, d, H, K, G, n_iter, lr, reward_kind, 
 
 # --- the minimum-work reference of the benchmark ---------------------------------------------
 @njit(cache=True, parallel=True, error_model="numpy")
-def _minimum_work(seeds, theta0s, d, K, G, n_iter, acc):
-    """The work no exact simulator of this model can avoid, in the sweep's layout (``prange`` over
+def _minimum_work(n_workers, seeds, theta0s, d, K, G, n_iter, acc):
+    """The work no exact simulator of this model can avoid, in the sweep's layout (threads claim
     runs, each serial): per group the stream key, the sigmoid and log1p of the hazard; per stage
     the counter draw and its inversion floor(log(u) / lp). All G K stages are inverted (the
     kernel's K > 1 early stop can skip a few); hazards stay at theta0 (no learning), and there is
     no bookkeeping, no estimator and no update."""
-    for b in prange(seeds.shape[0]):
-        tot = 0.0
-        for it in range(n_iter):
-            for x in range(d.shape[0]):
-                key = stream_key(seeds[b], (np.int64(x) << STREAM_SHIFT) + it)
-                lp = np.log1p(-_sigmoid(theta0s[b] - d[x]))
-                for c in range(G * K):
-                    tot += np.floor(np.log(uniform_at(key, c)) / lp)
-        acc[b] = tot
+    R = seeds.shape[0]
+    counter = np.zeros(1, np.int64)
+    for _ in prange(n_workers):
+        b = claim(counter)
+        while b < R:
+            tot = 0.0
+            for it in range(n_iter):
+                for x in range(d.shape[0]):
+                    key = stream_key(seeds[b], (np.int64(x) << STREAM_SHIFT) + it)
+                    lp = np.log1p(-_sigmoid(theta0s[b] - d[x]))
+                    for c in range(G * K):
+                        tot += np.floor(np.log(uniform_at(key, c)) / lp)
+            acc[b] = tot
+            b = claim(counter)
     return acc

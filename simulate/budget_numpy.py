@@ -66,6 +66,7 @@ def make_bench_cases(quick: bool) -> list:
     thread, against the NumPy twin, its minimum-work reference and itself on one thread."""
     from simulate.budget import _outputs, difficulty_population, simulate_sweep, theta_for_budget
     from simulate.budget_kernel import _minimum_work, _sweep_kernel
+    from simulate.schedule import workers
     from theory.estimators import resolve
 
     P, G, n_iter, H = (256, 8, 20, 256) if quick else (1024, 8, 40, 256)
@@ -79,13 +80,13 @@ def make_bench_cases(quick: bool) -> list:
     for K in (1, 4):
         th = np.full(R, theta_for_budget(1.5, d, H, K))  # balanced xi: few truncated rollouts
         outs = _outputs((R,), n_iter)
-        kernel = lambda K=K, th=th, outs=outs: _sweep_kernel(seeds, th, d, Hs, K, G, n_iter, lrs, 0, spec.code,
+        kernel = lambda K=K, th=th, outs=outs: _sweep_kernel(workers(R), seeds, th, d, Hs, K, G, n_iter, lrs, 0, spec.code,
                                                              spec.params, *outs)
         public = lambda K=K, th=th: simulate_sweep(d=d, theta0=th, H=H, seed=seeds, K=K, G=G, n_iter=n_iter,
                                                    lr=0.01, estimator="grpo")
         twin = lambda K=K, th=th: _sweep_numpy(seeds=seeds, theta0s=th, Hs=[H] * R, d=d, K=K, G=G,
                                                n_iter=n_iter, lr=0.01, estimator="grpo")
-        limit = lambda K=K, th=th: _minimum_work(seeds, th, d, K, G, n_iter, np.zeros(R))
+        limit = lambda K=K, th=th: _minimum_work(workers(R), seeds, th, d, K, G, n_iter, np.zeros(R))
         cases.append(BenchCase(
             name=f"budget.sweep_K{K}", unit="rollouts", work=float(R * P * G * n_iter),
             candidates={"numba sweep kernel": kernel,
@@ -96,8 +97,8 @@ def make_bench_cases(quick: bool) -> list:
             serial="numba sweep kernel, 1 thread",
             note=(f"{R} runs x P={P} x G={G} x {n_iter} iterations, H={H}, K={K}, xi0=1.5, grpo, binary "
                   "reward; the figures' path: one parallel region over runs, each run serial"),
-            setup=lambda K=K, th=th: (_sweep_kernel(seeds[:1], th[:1], d[:2], Hs[:1], K, G, 1, lrs[:1], 0, spec.code,
+            setup=lambda K=K, th=th: (_sweep_kernel(1, seeds[:1], th[:1], d[:2], Hs[:1], K, G, 1, lrs[:1], 0, spec.code,
                                                     spec.params, *_outputs((1,), 1)),
-                                      _minimum_work(seeds[:1], th[:1], d[:2], K, G, 1, np.zeros(1))),
+                                      _minimum_work(1, seeds[:1], th[:1], d[:2], K, G, 1, np.zeros(1))),
             targets={"numba sweep kernel": ">= 5x numpy, >= 50% of minimum work"}))
     return cases

@@ -149,7 +149,12 @@ def test_prompt_parallel_kernel_equals_serial_run(monkeypatch, K, reward, estima
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs NUMBA_NUM_THREADS >= 2")
-def test_sweep_same_numbers_on_one_and_two_threads():
+@pytest.mark.parametrize("hogs", [0, 1])
+def test_sweep_same_numbers_on_one_and_two_threads(hogs):
+    """Threads claim runs (simulate.schedule): the bits do not depend on the thread count, nor on
+    which thread ran which run when another CPU-bound process shares the cores (hogs=1)."""
+    from rlvr_lab.bench import cpu_hogs
+
     d = S.difficulty_population(24, 0.5)
     th = S.theta_for_budget(1.3, d, 80, 1)
     kw = dict(d=d, theta0=np.full(6, th) + np.linspace(-0.5, 0.5, 6), H=80, seed=np.arange(6), K=1, G=8,
@@ -159,7 +164,8 @@ def test_sweep_same_numbers_on_one_and_two_threads():
         numba.set_num_threads(1)
         one = S.simulate_sweep(**kw)
         numba.set_num_threads(2)
-        two = S.simulate_sweep(**kw)
+        with cpu_hogs(hogs):
+            two = S.simulate_sweep(**kw)
     finally:
         numba.set_num_threads(before)
     for field in one.__dataclass_fields__:

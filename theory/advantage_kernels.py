@@ -86,7 +86,7 @@ def w_plateau(rho, params):
     return min(1.0, (1.0 - rho) / (1.0 - params[P_RHO_STAR]))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _builtin_weight(code, rho, params):
     if code == LINEAR_R:
         return w_linear(rho, params)
@@ -102,7 +102,7 @@ def _builtin_weight(code, rho, params):
 # ----------------------------------------------------------------------------------------------
 # Family kernels.
 # ----------------------------------------------------------------------------------------------
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _mean_constant(r):
     g = r.shape[0]
     mean = 0.0
@@ -117,7 +117,7 @@ def _mean_constant(r):
     return mean, constant
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _weight_family(w, r, mean, out):
     """A_i = r_i w/rho - (1 - r_i) w/(1 - rho). The ratios r_i / rho_hat <= G and
     (1 - r_i) / (1 - rho_hat) <= G come first, so A stays finite even for a subnormal rho_hat."""
@@ -127,7 +127,7 @@ def _weight_family(w, r, mean, out):
         out[i] = (plus - minus) * w
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _builtin_row(code, r, params, out):
     g = r.shape[0]
     if code == REINFORCE:  # raw family
@@ -185,7 +185,7 @@ def _keep(code, r):
     return True
 
 
-@overload(_row, jit_options={"cache": True})
+@overload(_row, jit_options={"cache": True}, inline="always")
 def _row_typed(code, r, params, out):
     if isinstance(code, types.Integer):
         return lambda code, r, params, out: _builtin_row(code, r, params, out)
@@ -197,7 +197,7 @@ def _row_typed(code, r, params, out):
     return None
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _any_differs(r):
     for i in range(1, r.shape[0]):
         if r[i] != r[0]:
@@ -205,7 +205,7 @@ def _any_differs(r):
     return r.shape[0] == 1
 
 
-@overload(_keep, jit_options={"cache": True})
+@overload(_keep, jit_options={"cache": True}, inline="always")
 def _keep_typed(code, r):
     if isinstance(code, types.Integer):
         def impl(code, r):
@@ -218,7 +218,7 @@ def _keep_typed(code, r):
     return None
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def advantage_row(code, r, params, out):
     """Advantages of one prompt group: ``r`` (G,) float64 -> ``out`` (G,) float64.
 
@@ -228,7 +228,7 @@ def advantage_row(code, r, params, out):
     _row(code, r, params, out)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def keep_row(code, r):
     """Whether a group takes part in the update (False only for dapo's all-equal groups, G >= 2)."""
     return _keep(code, r)

@@ -1,0 +1,36 @@
+"""simulate.schedule: threads claim independent units; every unit runs exactly once, on any number
+of threads and workers, and the claiming changes no result."""
+
+import numba
+import numpy as np
+import pytest
+from numba import njit, prange
+
+from simulate.schedule import claim, workers
+
+
+@njit(cache=True, parallel=True)
+def _count_claims(n_workers, n_units, hits, owner):
+    counter = np.zeros(1, np.int64)
+    for w in prange(n_workers):
+        b = claim(counter)
+        while b < n_units:
+            hits[b] += 1
+            owner[b] = w
+            b = claim(counter)
+
+
+@pytest.mark.parametrize("n_workers,n_units", [(1, 0), (1, 7), (2, 1), (2, 257), (5, 64)])
+def test_every_unit_is_claimed_exactly_once(n_workers, n_units):
+    hits = np.zeros(n_units, np.int64)
+    owner = np.full(n_units, -1, np.int64)
+    _count_claims(n_workers, n_units, hits, owner)
+    assert hits.tolist() == [1] * n_units
+    assert set(owner.tolist()) <= set(range(n_workers))
+
+
+def test_workers_is_one_per_thread_bounded_by_the_units():
+    threads = numba.get_num_threads()
+    assert workers(0) == 1 and workers(1) == 1
+    assert workers(10_000) == threads
+    assert workers(threads + 5) == threads
