@@ -42,6 +42,7 @@ import numpy as np
 from numba import njit, prange
 
 from simulate.rng import stream_key, uniform_at
+from simulate.schedule import claim, workers
 from theory.bench import BenchCase
 from theory.checks import as_real_array, check_int, check_real
 from theory.composition import Verifier, _forward_backward, _ratio_row, chain_value, check_policy, check_verifier
@@ -148,50 +149,69 @@ def _finish(theta, r, li, theta_log, theta_out):
     theta_out[r] = theta
 
 
+@njit(cache=True)
+def _sampled_run(r, theta, pi, cum, acts, rew, adv, gacc, seed, trans, accept, init, code, params, G, lr,
+                 n_iter, eps, log_every, stop_on_hit, theta_out, hit, theta_log):
+    """Run ``r`` from logits ``theta`` (its own copy), serial; the rest is the worker's scratch.
+    A function of its own, not inlined: the registry's ``raise`` for an unknown code inside a
+    ``prange`` body would make Numba run the whole region serially."""
+    hit[r] = -1
+    li = 0
+    for t in range(n_iter + 1):
+        li, stop = _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit)
+        if stop:
+            break
+        _cumsum_rows(pi, cum)
+        _sample_group(cum, trans, accept, init, seed, t, G, acts, rew)
+        _sampled_step(theta, pi, acts, rew, adv, gacc, code, params, lr)
+    _finish(theta, r, li, theta_log, theta_out)
+
+
 @njit(parallel=True, cache=True)
-def _sampled_runs(theta0, seeds, trans, accept, init, code, params, G, lr, n_iter, eps, log_every,
-                  stop_on_hit, theta_out, hit, theta_log):
+def _sampled_runs(n_workers, theta0, seeds, trans, accept, init, code, params, G, lr, n_iter, eps,
+                  log_every, stop_on_hit, theta_out, hit, theta_log):
+    """Independent runs, each serial; threads claim runs (simulate.schedule)."""
     R, S, K = theta0.shape
-    for r in prange(R):
-        theta = theta0[r].copy()
-        pi = np.empty((S, K))
+    counter = np.zeros(1, np.int64)
+    for _ in prange(n_workers):
+        pi = np.empty((S, K))  # scratch: one set per worker
         cum = np.empty((S, K))
         acts = np.empty((G, S), dtype=np.int64)
         rew = np.empty(G)
         adv = np.empty(G)
         gacc = np.empty(K)
-        hit[r] = -1
-        li = 0
-        for t in range(n_iter + 1):
-            li, stop = _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit)
-            if stop:
-                break
-            _cumsum_rows(pi, cum)
-            _sample_group(cum, trans, accept, init, seeds[r], t, G, acts, rew)
-            _sampled_step(theta, pi, acts, rew, adv, gacc, code, params, lr)
-        _finish(theta, r, li, theta_log, theta_out)
+        r = claim(counter)
+        while r < R:
+            _sampled_run(r, theta0[r].copy(), pi, cum, acts, rew, adv, gacc, seeds[r], trans, accept, init,
+                         code, params, G, lr, n_iter, eps, log_every, stop_on_hit, theta_out, hit, theta_log)
+            r = claim(counter)
 
 
 @njit(parallel=True, cache=True)
-def _expected_runs(theta0, trans, accept, init, code, params, G, lr, n_iter, eps, log_every,
+def _expected_runs(n_workers, theta0, trans, accept, init, code, params, G, lr, n_iter, eps, log_every,
                    stop_on_hit, theta_out, hit, theta_log):
+    """Independent runs, each serial; threads claim runs (simulate.schedule)."""
     R, S, K = theta0.shape
-    for r in prange(R):
-        theta = theta0[r].copy()
+    counter = np.zeros(1, np.int64)
+    for _ in prange(n_workers):
         pi = np.empty((S, K))
         q = np.empty((S, K))
-        hit[r] = -1
-        li = 0
-        for t in range(n_iter + 1):
-            li, stop = _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit)
-            if stop:
-                break
-            P = _forward_backward(pi, trans, accept, init, q)
-            c = _gradient_factor(code, params, G, min(max(P, 0.0), 1.0))
-            for s in range(S):
-                for j in range(K):
-                    theta[s, j] += lr * c * pi[s, j] * (q[s, j] - P)
-        _finish(theta, r, li, theta_log, theta_out)
+        r = claim(counter)
+        while r < R:
+            theta = theta0[r].copy()
+            hit[r] = -1
+            li = 0
+            for t in range(n_iter + 1):
+                li, stop = _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit)
+                if stop:
+                    break
+                P = _forward_backward(pi, trans, accept, init, q)
+                c = _gradient_factor(code, params, G, min(max(P, 0.0), 1.0))
+                for s in range(S):
+                    for j in range(K):
+                        theta[s, j] += lr * c * pi[s, j] * (q[s, j] - P)
+            _finish(theta, r, li, theta_log, theta_out)
+            r = claim(counter)
 
 
 @dataclass(frozen=True)
@@ -246,7 +266,7 @@ def sampled_runs(pi0, verifier: Verifier, seeds, *, estimator: str = "dr_grpo", 
         raise ValueError("seeds must be a non-empty 1-D array of non-negative integers")
     spec, G, lr, n_iter, eps, log_every, theta0, out, iters = _prepare(
         pi0, verifier, estimator, G, lr, n_iter, eps, log_every, options, seeds.size)
-    _sampled_runs(theta0, seeds.astype(np.int64), verifier.trans, verifier.accept, verifier.init,
+    _sampled_runs(workers(seeds.size), theta0, seeds.astype(np.int64), verifier.trans, verifier.accept, verifier.init,
                   spec.code, spec.params, G, lr, n_iter, eps, log_every, bool(stop_on_hit), *out)
     return Runs(out[0], out[1], out[2], iters, verifier, eps)
 
@@ -259,7 +279,7 @@ def expected_runs(pi0, verifier: Verifier, *, estimator: str = "dr_grpo", G: int
     runs = 1 if pi0.ndim == 2 else pi0.shape[0]
     spec, G, lr, n_iter, eps, log_every, theta0, out, iters = _prepare(
         pi0, verifier, estimator, G, lr, n_iter, eps, log_every, options, runs)
-    _expected_runs(theta0, verifier.trans, verifier.accept, verifier.init, spec.code, spec.params,
+    _expected_runs(workers(runs), theta0, verifier.trans, verifier.accept, verifier.init, spec.code, spec.params,
                    G, lr, n_iter, eps, log_every, bool(stop_on_hit), *out)
     return Runs(out[0], out[1], out[2], iters, verifier, eps)
 

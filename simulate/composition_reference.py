@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from simulate.rng import stream_key, uniform_at, uniform_np
+from simulate.schedule import claim, workers
 from theory.composition import Verifier
 from theory.estimators import estimate
 
@@ -52,19 +53,24 @@ def sampled_runs_numpy(pi0, verifier: Verifier, seeds, *, estimator: str = "dr_g
 
 
 @njit(cache=True, parallel=True)
-def _minimum_work(seeds, S, K, G, n_iter, acc):
+def _minimum_work(n_workers, seeds, S, K, G, n_iter, acc):
     """Draws and softmax exps only, in the kernel's layout (module docstring); acc (R,)."""
-    for r in prange(seeds.shape[0]):
-        tot = 0.0
-        for t in range(n_iter):
-            key = stream_key(seeds[r], t)
-            u = 0.0
-            for c in range(G * (S + 1)):
-                u = uniform_at(key, c)
-                tot += u
-            for j in range(S * K):
-                tot += np.exp(u - j)
-        acc[r] = tot
+    R = seeds.shape[0]
+    counter = np.zeros(1, np.int64)
+    for _ in prange(n_workers):
+        r = claim(counter)
+        while r < R:
+            tot = 0.0
+            for t in range(n_iter):
+                key = stream_key(seeds[r], t)
+                u = 0.0
+                for c in range(G * (S + 1)):
+                    u = uniform_at(key, c)
+                    tot += u
+                for j in range(S * K):
+                    tot += np.exp(u - j)
+            acc[r] = tot
+            r = claim(counter)
     return acc
 
 
@@ -83,12 +89,12 @@ def make_bench_cases(quick: bool) -> list:
                                                                    {}, R)
 
     def kernel():  # what sampled_runs runs, without its input checks
-        _sampled_runs(theta0, seeds, v.trans, v.accept, v.init, spec.code, spec.params, G, lr, n_iter, eps,
+        _sampled_runs(workers(R), theta0, seeds, v.trans, v.accept, v.init, spec.code, spec.params, G, lr, n_iter, eps,
                       log_every, False, *out)
         return out[0]
 
     def limit():
-        _minimum_work(seeds, v.S, v.K, G, n_iter, np.zeros(R))
+        _minimum_work(workers(R), seeds, v.S, v.K, G, n_iter, np.zeros(R))
 
     return [BenchCase(
         name="composition.sampled_runs", unit="rollout-steps", work=float(R * n_iter * G * v.S),
@@ -97,6 +103,6 @@ def make_bench_cases(quick: bool) -> list:
                     "minimum work (draws + softmax exps)": limit},
         reference="numpy", kernel="numba kernel", limit="minimum work (draws + softmax exps)",
         serial="numba kernel, 1 thread",
-        setup=lambda: (kernel(), _minimum_work(seeds[:1], v.S, v.K, G, 1, np.zeros(1))),
+        setup=lambda: (kernel(), _minimum_work(1, seeds[:1], v.S, v.K, G, 1, np.zeros(1))),
         note=f"mod-3, S=2, K=3, G={G}, {R} runs x {n_iter} iterations, grpo; one parallel region over runs",
         targets={"numba kernel": ">= 5x numpy, >= 50% of minimum work"})]
