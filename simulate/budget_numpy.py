@@ -80,8 +80,8 @@ def make_bench_cases(quick: bool) -> list:
     for K in (1, 4):
         th = np.full(R, theta_for_budget(1.5, d, H, K))  # balanced xi: few truncated rollouts
         outs = _outputs((R,), n_iter)
-        kernel = lambda K=K, th=th, outs=outs: _sweep_kernel(workers(R), seeds, th, d, Hs, K, G, n_iter, lrs, 0, spec.code,
-                                                             spec.params, *outs)
+        kernel = lambda K=K, th=th, outs=outs: _sweep_kernel(workers(R), seeds, th, d, Hs, K, G, n_iter, lrs, 0,
+                                                             spec.code, spec.params, *outs)
         public = lambda K=K, th=th: simulate_sweep(d=d, theta0=th, H=H, seed=seeds, K=K, G=G, n_iter=n_iter,
                                                    lr=0.01, estimator="grpo")
         twin = lambda K=K, th=th: _sweep_numpy(seeds=seeds, theta0s=th, Hs=[H] * R, d=d, K=K, G=G,

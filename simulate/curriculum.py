@@ -65,6 +65,7 @@ import numpy as np
 from numba import njit, prange
 
 from simulate.rng import normal, stream_key, uniform_at
+from simulate.schedule import claim, workers
 from theory.checks import check_choice, check_int, check_real
 from theory.curriculum import PACINGS, _entropy_weights, _pace, _progress, _window_start, selection_size
 from theory.estimators import ESTIMATORS, advantage_row, keep_row, resolve
@@ -316,11 +317,17 @@ def _run(seed, scheme, weighted, m, code, eparams, n_pool, n_cand, k, g, n_steps
 
 
 @njit(cache=True, parallel=True)
-def _sweep(seeds, schemes, weighted, mvecs, code, eparams, n_pool, n_cand, k, g, n_steps, max_refill,
+def _sweep(n_workers, seeds, schemes, weighted, mvecs, code, eparams, n_pool, n_cand, k, g, n_steps, max_refill,
            pacing, rate, acc, zero, allc, ent, rew, rolls, seld):
-    for r in prange(seeds.shape[0]):
-        _run(seeds[r], schemes[r], weighted[r], mvecs[r], code, eparams, n_pool, n_cand, k, g, n_steps,
-             max_refill, pacing, rate, r, acc, zero, allc, ent, rew, rolls, seld)
+    """Independent runs, each serial; threads claim runs (simulate.schedule)."""
+    R = seeds.shape[0]
+    counter = np.zeros(1, np.int64)
+    for _ in prange(n_workers):
+        r = claim(counter)
+        while r < R:
+            _run(seeds[r], schemes[r], weighted[r], mvecs[r], code, eparams, n_pool, n_cand, k, g, n_steps,
+                 max_refill, pacing, rate, r, acc, zero, allc, ent, rew, rolls, seld)
+            r = claim(counter)
 
 
 @dataclass(frozen=True)
@@ -391,7 +398,8 @@ def sweep(seeds, schemes, weighted, models, *, n_pool: int = 1000, n_candidates:
     rate = check_real("rate", rate, low=0.0, open_low=True)
     acc = np.empty((r, t + 1))
     outs = [np.empty((r, t)) for _ in range(6)]
-    _sweep(seeds, sch, wt, mv, spec.code, spec.params, n, b, k, g, t, refill, pc, rate, acc, *outs)
+    _sweep(workers(seeds.shape[0]), seeds, sch, wt, mv, spec.code, spec.params, n, b, k, g, t, refill, pc, rate,
+           acc, *outs)
     return Runs(acc, *outs)
 
 

@@ -52,6 +52,7 @@ import numpy as np
 from numba import njit, prange
 
 from simulate.rng import stream_key, uniform_at
+from simulate.schedule import claim, workers
 from simulate.weighting import _categorical, _cdf, _softmax, initial_logits
 from theory.checks import check_choice, check_int, check_real
 from theory.estimators import RLOO, advantage_row, resolve
@@ -311,12 +312,18 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
 
 
 @njit(cache=True, parallel=True)
-def _sweep(drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse, m_kind, m_kernel, m_bw, m_decay,
-           driver, eta, capacity, seed, rloo_params, rec, vmse, gmse, gdev, acc, nobs):
-    for run in prange(a.shape[0]):
-        _run(run, drift, a[run], b[run], w[run], logits0[run], correct, bsz, g, n_steps, horizon, reuse,
-             m_kind, m_kernel, m_bw, m_decay, driver, eta, capacity, seed, rloo_params, rec, vmse, gmse,
-             gdev, acc, nobs)
+def _sweep(n_workers, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse, m_kind, m_kernel, m_bw,
+           m_decay, driver, eta, capacity, seed, rloo_params, rec, vmse, gmse, gdev, acc, nobs):
+    """Independent runs, each serial; threads claim runs (simulate.schedule)."""
+    R = a.shape[0]
+    counter = np.zeros(1, np.int64)
+    for _ in prange(n_workers):
+        run = claim(counter)
+        while run < R:
+            _run(run, drift, a[run], b[run], w[run], logits0[run], correct, bsz, g, n_steps, horizon, reuse,
+                 m_kind, m_kernel, m_bw, m_decay, driver, eta, capacity, seed, rloo_params, rec, vmse, gmse,
+                 gdev, acc, nobs)
+            run = claim(counter)
 
 
 @dataclass(frozen=True)
@@ -404,8 +411,8 @@ def simulate(*, drift: str = "logistic", n_prompts: int = 400, batch_size: int =
     out = [np.zeros((r, steps.size, len(ms))) for _ in range(3)]
     acc = np.zeros((r, steps.size))
     nobs = np.zeros((r, steps.size))
-    _sweep(code, par["a"], par["b"], par["w"], logits0, correct, bsz, g, t, hor, j, m_kind, m_kernel, m_bw,
-           m_decay, d, eta, cap, seed, resolve("rloo").params, rec, *out, acc, nobs)
+    _sweep(workers(par["a"].shape[0]), code, par["a"], par["b"], par["w"], logits0, correct, bsz, g, t, hor, j,
+           m_kind, m_kernel, m_bw, m_decay, d, eta, cap, seed, resolve("rloo").params, rec, *out, acc, nobs)
     if code != 2:
         sc = steps[None, :, None] / hor
         acc = true_value(drift, par["a"][:, None, :], par["b"][:, None, :], par["w"][:, None, :], sc).mean(axis=2)

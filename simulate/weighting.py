@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit, prange
 
 from simulate.rng import stream_key, uniform_at
+from simulate.schedule import claim, workers
 from theory.bench import BenchCase
 from theory.checks import as_real_array, check_choice, check_int, check_probabilities, check_real
 from theory.estimators import ESTIMATORS, advantage_row, keep_row, resolve
@@ -157,11 +158,17 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
 
 
 @njit(cache=True, parallel=True)
-def _dynamics(code, params, logits, correct, g, eta, update, n_steps, max_refill, seed,
+def _dynamics(n_workers, code, params, logits, correct, g, eta, update, n_steps, max_refill, seed,
               rho_out, succ_out, resp_out, signal_out):
-    for p in prange(logits.shape[0]):
-        _prompt(p, code, params, logits[p].copy(), correct[p], g, eta, update, n_steps, max_refill,
-                seed, rho_out, succ_out, resp_out, signal_out)
+    """Prompts are independent: threads claim them one at a time (simulate.schedule)."""
+    P = logits.shape[0]
+    counter = np.zeros(1, np.int64)
+    for _ in prange(n_workers):
+        p = claim(counter)
+        while p < P:
+            _prompt(p, code, params, logits[p].copy(), correct[p], g, eta, update, n_steps, max_refill,
+                    seed, rho_out, succ_out, resp_out, signal_out)
+            p = claim(counter)
 
 
 @dataclass(frozen=True)
@@ -247,7 +254,8 @@ def simulate(name: str, rho0, *, group_size: int, n_steps: int, step: float, sca
     succ = np.empty((t, p), dtype=np.int32)
     resp = np.empty((t, p), dtype=np.int32)
     signal = np.empty((t, p), dtype=np.bool_)
-    _dynamics(spec.code, spec.params, logits, correct, g, eta, upd, t, refill, seed, rho, succ, resp, signal)
+    _dynamics(workers(logits.shape[0]), spec.code, spec.params, logits, correct, g, eta, upd, t, refill, seed,
+              rho, succ, resp, signal)
     return WeightingRun(rho, succ, resp, signal, float(step))
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from simulate.rng import stream_key, uniform_at
+from simulate.schedule import claim, workers
 from simulate.weighting import _dynamics, _numpy_reference, initial_logits, initial_success
 from theory.bench import BenchCase, with_threads
 from theory.estimators import resolve
@@ -25,20 +26,25 @@ __all__ = ["make_bench_cases"]
 
 
 @njit(cache=True, parallel=True)
-def _minimum_work(K, g, n_steps, seed, moved, acc):
+def _minimum_work(n_workers, K, g, n_steps, seed, moved, acc):
     """Draws and softmax exps only, in the kernel's layout (module docstring); acc (P,)."""
-    for p in prange(moved.shape[1]):
-        tot = 0.0
-        for t in range(n_steps):
-            key = stream_key(seed, p * n_steps + t)
-            u = 0.0
-            for i in range(g):
-                u = uniform_at(key, i)
-                tot += u
-            if moved[t, p]:
-                for k in range(K):
-                    tot += np.exp(u - k)
-        acc[p] = tot
+    P = moved.shape[1]
+    counter = np.zeros(1, np.int64)
+    for _ in prange(n_workers):
+        p = claim(counter)
+        while p < P:
+            tot = 0.0
+            for t in range(n_steps):
+                key = stream_key(seed, p * n_steps + t)
+                u = 0.0
+                for i in range(g):
+                    u = uniform_at(key, i)
+                    tot += u
+                if moved[t, p]:
+                    for k in range(K):
+                        tot += np.exp(u - k)
+            acc[p] = tot
+            p = claim(counter)
     return acc
 
 
@@ -51,13 +57,13 @@ def make_bench_cases(quick: bool) -> list[BenchCase]:
             np.empty((t, p), np.bool_))
 
     def kernel():
-        _dynamics(spec.code, spec.params, logits, correct, g, 0.01, 0, t, 0, 1, *outs)
+        _dynamics(workers(p), spec.code, spec.params, logits, correct, g, 0.01, 0, t, 0, 1, *outs)
 
     def numpy_run():
         _numpy_reference(spec.code, spec.params, logits, correct, g, 0.01, t, 1)
 
     def limit():
-        _minimum_work(logits.shape[1], g, t, 1, outs[3], np.zeros(p))
+        _minimum_work(workers(p), logits.shape[1], g, t, 1, outs[3], np.zeros(p))
 
     return [BenchCase(name="weighting.dynamics", unit="responses", work=float(p * g * t),
                       candidates={"numba kernel": kernel, "numba kernel, 1 thread": lambda: with_threads(1, kernel),
