@@ -74,29 +74,48 @@ def test_with_threads_restores_the_thread_count():
     assert numba.get_num_threads() == before
 
 
+SIMULATORS = ("budget", "weighting", "kernel", "curriculum", "composition")
+
+
 def test_every_simulator_case_names_its_kernel_limit_and_serial_path():
     cases = [c for c in B.discover(quick=True, pattern=None, echo=lambda *_: None)
-             if c.name.split(".")[0] in ("budget", "weighting", "composition")]
-    assert {c.name.split(".")[0] for c in cases} == {"budget", "weighting", "composition"}
+             if c.name.split(".")[0] in SIMULATORS]
+    assert {c.name.split(".")[0] for c in cases} == set(SIMULATORS)
     for c in cases:
-        assert c.kernel and c.limit and c.serial and c.reference == "numpy", c.name
+        assert c.kernel and c.limit and c.serial and c.reference.startswith("numpy"), c.name
+        assert "50% of minimum work" in c.targets[c.kernel], c.name
 
 
-def test_simulators_give_the_same_numbers_under_contention():
-    """A busy process on the same cores changes timings, never results (counter RNG, fixed order)."""
+def test_simulators_give_the_same_numbers_on_one_thread_and_under_contention():
+    """Threads claim runs (simulate.schedule); neither the thread count nor a busy process on the
+    same cores changes a result (counter RNG, fixed order within a unit)."""
+    import numba
     import numpy as np
 
     from simulate.budget import difficulty_population, simulate_sweep
-    from simulate.composition import sampled_runs
+    from simulate.composition import expected_runs, sampled_runs
+    from simulate.curriculum import Model, sweep
+    from simulate.kernel import Method
+    from simulate.kernel import simulate as kernel_simulate
     from simulate.weighting import simulate
     from theory.composition import mod_verifier
 
     d = difficulty_population(16, 0.5)
+    pi0 = np.stack([np.full((2, 3), 1 / 3), np.array([[0.5, 0.25, 0.25]] * 2), np.array([[0.2, 0.4, 0.4]] * 2)])
     runs = [lambda: simulate_sweep(d=d, theta0=[-3.0, -2.5, -2.0, -1.5], H=64, seed=[0, 1, 2, 3], n_iter=4).theta,
-            lambda: simulate("grpo", [0.05, 0.3, 0.6], group_size=8, n_steps=20, step=0.05, seed=2).rho,
-            lambda: sampled_runs(np.full((2, 3), 1 / 3), mod_verifier(2), seeds=[1, 2, 3], n_iter=30).theta]
+            lambda: simulate("grpo", [0.05, 0.3, 0.6, 0.2, 0.9], group_size=8, n_steps=20, step=0.05, seed=2).rho,
+            lambda: sampled_runs(np.full((2, 3), 1 / 3), mod_verifier(2), seeds=[1, 2, 3], n_iter=30).theta,
+            lambda: expected_runs(pi0, mod_verifier(2), n_iter=30).theta,
+            lambda: sweep([0, 1, 2], ["schedule", "random", "high-ppl"], [True, False, False], [Model()] * 3,
+                          n_pool=60, n_candidates=12, group_size=4, n_steps=6).acc,
+            lambda: kernel_simulate(drift="logistic", baselines=(Method("grpo"), Method("kae", "triangular", 0.3)),
+                                    n_prompts=30, batch_size=6, group_size=4, n_steps=12, reuse=3, n_runs=3,
+                                    seed=1).value_mse]
     quiet = [f() for f in runs]
     with B.cpu_hogs(1):
         busy = [f() for f in runs]
-    for a, b in zip(quiet, busy):
+    one = [with_threads(1, f) for f in runs]
+    for a, b, c in zip(quiet, busy, one):
         np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+    assert numba.get_num_threads() >= 1

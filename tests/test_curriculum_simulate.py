@@ -252,8 +252,9 @@ def test_numpy_reference_agrees_to_round_off(scheme, estimator):
 def test_bench_case_runs():
     from simulate.curriculum_reference import bench_cases
     (case,) = bench_cases(quick=True)
-    assert set(case.candidates) == {"numba-parallel", "numpy", "minimum-work floor"}
-    assert case.reference == "numpy"
+    assert set(case.candidates) == {"numba sweep", "numba sweep, 1 thread", "numpy",
+                                    "minimum work (draws + transfer exps)"}
+    assert case.reference == "numpy" and case.limit and case.serial
 
 
 @pytest.mark.parametrize("name", ["simulate.curriculum", "figures.curriculum_common"])
