@@ -19,9 +19,21 @@ outputs), so results are the same bits on any number of threads and under any lo
             b = claim(counter)
 
 ``workers`` runs in Python: ``numba.get_num_threads()`` inside a kernel would make it uncacheable.
+
+Waiting threads sleep. A thread that has claimed its last unit waits at the end of the region; under
+Numba's default ``omp`` threading layer (GNU libgomp) it SPINS there, taking CPU from the thread
+still working whenever both share a core with another process. Measured on 2 cores with one busy
+process beside (``rlvr-lab bench --contention``): two threads ran 0.69x (paper C, 4 runs) and
+0.92x (paper A, K = 4) of one thread with spinning, 1.04x and 1.08x with ``OMP_WAIT_POLICY=PASSIVE``.
+Importing this module therefore sets ``OMP_WAIT_POLICY=PASSIVE`` unless the environment already
+chose a policy; libgomp reads it when Numba first starts its threads (an OpenMP runtime loaded
+earlier keeps its own setting). The regions here last milliseconds, so a sleeping thread's wake-up
+(tens of microseconds) costs nothing measurable on a quiet machine.
 """
 
 from __future__ import annotations
+
+import os
 
 import numba
 from numba import njit, types
@@ -29,6 +41,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 __all__ = ["claim", "workers"]
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @intrinsic

@@ -34,3 +34,17 @@ def test_workers_is_one_per_thread_bounded_by_the_units():
     assert workers(0) == 1 and workers(1) == 1
     assert workers(10_000) == threads
     assert workers(threads + 5) == threads
+
+
+def test_waiting_threads_sleep_unless_the_user_chose_a_policy():
+    import os
+    import subprocess
+    import sys
+
+    code = "import simulate.schedule, os; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ACTIVE"
