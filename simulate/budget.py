@@ -195,7 +195,7 @@ def simulate_policy_gradient(*, d, theta0: float, H: int, K: int = 1, G: int = 8
     if parallel and P > 1 and P * G * K >= PROMPT_PARALLEL_MIN_DRAWS:
         _prompts_parallel_kernel(seed, theta0, d, float(H), K, G, n_iter, lr, reward_kind, spec.code,
                                  spec.params, *outs, np.zeros((P, G)), np.zeros((P, G)), np.zeros((P, G)),
-                                 np.zeros((P, G * K)), np.zeros((P, 8)))
+                                 np.zeros((P, 8)))
     else:
         _run(seed, theta0, d, float(H), K, G, n_iter, lr, reward_kind, spec.code, spec.params, *outs)
     return _package(outs, d, H, H_eval, K, G)
