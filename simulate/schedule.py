@@ -2,8 +2,7 @@
 
 A ``prange`` over R independent runs gives each thread a fixed block of runs up front. On a quiet
 machine that is ideal; on shared cores it is not: a thread whose core is also running another
-process moves at half speed, and the region waits for its block while the other thread idles
-(measured on 2 cores with one busy process beside: two threads ran 0.8x of one thread).
+process moves at half speed, and the region waits for its block while the other thread idles.
 
 :func:`claim` is the cure: ONE parallel region with one task per thread, and each task claims the
 next unclaimed unit from a shared counter (an atomic fetch-and-add) until none is left, so a slow
