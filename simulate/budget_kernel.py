@@ -120,13 +120,6 @@ def _group(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc, sums):
     sums[7] += 1.0 if kp else 0.0
 
 
-@njit(cache=True)
-def _group_call(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc, sums):
-    """:func:`_group` behind a call: a ``prange`` body that inlines the registry's ``raise`` (for an
-    unknown code) would make Numba run the whole region serially."""
-    _group(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc, sums)
-
-
 @njit(cache=True, inline="always")
 def _record(it, P, G, theta, lr, sums, theta_out, grad_out, tokens_out, succ_out, rsum_out, rsq_out,
             mixed_out, anys_out, kept_out):
@@ -195,8 +188,8 @@ def _prompts_parallel_kernel(seed, theta0, d, H, K, G, n_iter, lr, reward_kind, 
         for x in prange(P):
             row = per_prompt[x]
             row[:] = 0.0
-            _group_call(seed, it, x, _sigmoid(theta - d[x]), H, K, G, reward_kind, code, params,
-                        r_buf[x], a_buf[x], sc_buf[x], row)
+            _group(seed, it, x, _sigmoid(theta - d[x]), H, K, G, reward_kind, code, params,
+                   r_buf[x], a_buf[x], sc_buf[x], row)
         sums[:] = 0.0
         for x in range(P):
             for j in range(N_SUMS):

@@ -150,9 +150,7 @@ def _finish(theta, r, li, theta_log, theta_out):
 @njit(cache=True)
 def _sampled_run(r, theta, pi, cum, acts, rew, adv, seed, trans, accept, init, code, params, G, lr,
                  n_iter, eps, log_every, stop_on_hit, theta_out, hit, theta_log):
-    """Run ``r`` from logits ``theta`` (its own copy), serial; the rest is the worker's scratch.
-    A function of its own, not inlined: the registry's ``raise`` for an unknown code inside a
-    ``prange`` body would make Numba run the whole region serially."""
+    """Run ``r`` from logits ``theta`` (its own copy), serial; the rest is the worker's scratch."""
     hit[r] = -1
     li = 0
     for t in range(n_iter + 1):

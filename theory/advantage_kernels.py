@@ -86,6 +86,14 @@ def w_plateau(rho, params):
     return min(1.0, (1.0 - rho) / (1.0 - params[P_RHO_STAR]))
 
 
+@njit(cache=True)
+def _unknown_code():
+    """Raise for an int code that is no built-in kernel. A function of its own, never inlined: the
+    dispatch below is inlined into the simulators' ``prange`` bodies, and a ``raise`` statement in
+    such a body makes Numba run the whole region serially (tests/test_parallel_regions.py)."""
+    raise ValueError("advantage_row: unknown estimator code (not a built-in kernel; use theory.estimators.resolve)")
+
+
 @njit(cache=True, inline="always")
 def _builtin_weight(code, rho, params):
     if code == LINEAR_R:
@@ -96,7 +104,8 @@ def _builtin_weight(code, rho, params):
         return w_uniform(rho, params)
     if code == PLATEAU_R:
         return w_plateau(rho, params)
-    raise ValueError("advantage_row: unknown estimator code (not a built-in kernel; use theory.estimators.resolve)")
+    _unknown_code()
+    return 0.0  # not reached
 
 
 # ----------------------------------------------------------------------------------------------
