@@ -110,9 +110,11 @@ def bench_cases(quick: bool) -> list[BenchCase]:
     bare-work floor."""
     p, bsz, g, t, runs = (200, 16, 4, 60, 2) if quick else (400, 32, 8, 200, 4)
     hs = (0.1, 0.3)
-    kw = dict(n_prompts=p, batch_size=bsz, group_size=g, n_steps=t, reuse=10, n_runs=runs, seed=1)
+    k_resp, n_corr = 32, 8
+    kw = dict(n_prompts=p, batch_size=bsz, group_size=g, n_steps=t, reuse=10, n_runs=runs, seed=1,
+              n_responses=k_resp, n_correct=n_corr)
     base = (Method("oracle"), Method("grpo"), Method("global")) + tuple(Method("kae", "triangular", h) for h in hs)
-    par = prompt_parameters(runs, p, 1)
+    par = prompt_parameters(runs, p, kw["seed"])
     sink = np.empty(runs)
 
     def numba_run():
@@ -122,7 +124,7 @@ def bench_cases(quick: bool) -> list[BenchCase]:
         value_mse_numpy(bandwidths=hs, **kw)
 
     def bare():
-        _bare_work(workers(runs), par["a"], par["b"], bsz, g, t, 10, 1, 32, 8, sink)
+        _bare_work(workers(runs), par["a"], par["b"], bsz, g, t, kw["reuse"], kw["seed"], k_resp, n_corr, sink)
 
     return [BenchCase(name="kernel.value_mse", unit="traces", work=float(runs * t * bsz * g),
                       candidates={"numba sweep": numba_run, "numba sweep, 1 thread": lambda: with_threads(1, numba_run),
