@@ -30,7 +30,8 @@ counter = rollout * K + stage; a run is serial and a sweep runs its runs in one 
 (a very large single run may split its prompts, reducing them in prompt order), so the numbers do
 not depend on the thread count, and a run with more iterations extends a shorter one exactly. A
 plain-Python oracle (tests/test_budget_simulate.py) reproduces the kernels exactly. The kernels
-(fused group step: draws first, branch-free bookkeeping) are in simulate.budget_kernel.
+(fused group step: vectorised draws first, branch-free bookkeeping) are in
+simulate.budget_kernel.
 
 Figures: ``rlvr-lab reproduce --only budget_*``; speed: ``rlvr-lab bench`` (see
 :func:`bench_cases`, with the NumPy twin in simulate.budget_numpy).
@@ -44,7 +45,7 @@ import numpy as np
 from scipy import optimize as _opt
 from scipy import special as _sp
 
-from simulate.budget_kernel import STREAM_SHIFT, _prompts_parallel_kernel, _run, _sweep_kernel
+from simulate.budget_kernel import STREAM_SHIFT, _prompts_parallel_kernel, _run, _sweep_kernel, padded
 from simulate.schedule import workers
 from theory.budget import discrete_success_probability
 from theory.checks import as_real_array, check_choice, check_int, check_real
@@ -195,7 +196,7 @@ def simulate_policy_gradient(*, d, theta0: float, H: int, K: int = 1, G: int = 8
     if parallel and P > 1 and P * G * K >= PROMPT_PARALLEL_MIN_DRAWS:
         _prompts_parallel_kernel(seed, theta0, d, float(H), K, G, n_iter, lr, reward_kind, spec.code,
                                  spec.params, *outs, np.zeros((P, G)), np.zeros((P, G)), np.zeros((P, G)),
-                                 np.zeros((P, 8)))
+                                 np.zeros((P, padded(G * K))), np.zeros((P, 8)))
     else:
         _run(seed, theta0, d, float(H), K, G, n_iter, lr, reward_kind, spec.code, spec.params, *outs)
     return _package(outs, d, H, H_eval, K, G)

@@ -12,7 +12,7 @@ from simulate import budget as S
 from simulate.budget_casestudy import gamma_graded_rewards, simulate_case_study
 from simulate.budget_numpy import simulate_policy_gradient_numpy
 from simulate.rng import uniform_np
-from simulate.rng import uniform_py
+from simulate.rng import ln_py, uniform_py
 from theory import budget as B
 from theory.estimators import estimate
 
@@ -37,7 +37,7 @@ def oracle(d, theta0, H, K, G, n_iter, lr, estimator, reward, seed, **opts):
                 t, s = 0.0, 0
                 for k in range(K):
                     u = uniform_py(seed, (x << 32) + it, i * K + k)
-                    t += math.floor(math.log(u) / math.log1p(-p)) + 1.0 if p < 1 else 1.0
+                    t += math.floor(ln_py(u) / math.log1p(-p)) + 1.0 if p < 1 else 1.0
                     if t > H:
                         break
                     s += 1
