@@ -45,7 +45,7 @@ import numpy as np
 from scipy import optimize as _opt
 from scipy import special as _sp
 
-from simulate.budget_kernel import STREAM_SHIFT, _prompts_parallel_kernel, _run, _sweep_kernel, padded
+from simulate.budget_kernel import STREAM_SHIFT, _prompts_parallel_kernel, _run, _sweep_kernel, padded, scratch
 from simulate.schedule import workers
 from theory.budget import discrete_success_probability
 from theory.checks import as_real_array, check_choice, check_int, check_real
@@ -198,7 +198,7 @@ def simulate_policy_gradient(*, d, theta0: float, H: int, K: int = 1, G: int = 8
                                  spec.params, *outs, np.zeros((P, G)), np.zeros((P, G)), np.zeros((P, G)),
                                  np.zeros((P, padded(G * K))), np.zeros((P, 8)))
     else:
-        _run(seed, theta0, d, float(H), K, G, n_iter, lr, reward_kind, spec.code, spec.params, *outs)
+        _run(seed, theta0, d, float(H), K, G, n_iter, lr, reward_kind, spec.code, spec.params, *outs, *scratch(G, K))
     return _package(outs, d, H, H_eval, K, G)
 
 

@@ -141,16 +141,22 @@ def _record(it, P, G, theta, lr, sums, theta_out, grad_out, tokens_out, succ_out
     return theta
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True)
+def scratch(G, K):
+    """One run's scratch for :func:`_run`: r, a, sc (G,), stage times tb (padded(G K),), sums (8,)."""
+    return np.empty(G), np.empty(G), np.empty(G), np.empty(padded(G * K)), np.empty(N_SUMS)
+
+
+# _nrt=False: compiled without Numba's reference counting. _run allocates nothing (its caller owns
+# the scratch), so no count is needed, and without it the atomic increments and decrements around
+# the inlined estimator and scratch arrays (13% of the K = 1 profile) are gone: 12.5 -> 11.0 ns per
+# rollout at K = 1, 18.7 -> 17.2 at K = 4, same bits (1 thread, development machine).
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _run(seed, theta0, d, H, K, G, n_iter, lr, reward_kind, code, params, theta_out, grad_out,
-         tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out, kept_out):
-    """One run, serial: iterations, prompts and rollouts in order (the reference summation order)."""
+         tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out, kept_out, r, a, sc, tb, sums):
+    """One run, serial: iterations, prompts and rollouts in order (the reference summation order);
+    r, a, sc, tb, sums: :func:`scratch`."""
     P = d.shape[0]
-    r = np.empty(G)
-    a = np.empty(G)
-    sc = np.empty(G)
-    tb = np.empty(padded(G * K))
-    sums = np.empty(N_SUMS)
     theta = theta0
     theta_out[0] = theta
     for it in range(n_iter):
@@ -169,11 +175,12 @@ def _sweep_kernel(n_workers, seeds, theta0s, d, Hs, K, G, n_iter, lrs, reward_ki
     R = seeds.shape[0]
     counter = np.zeros(1, np.int64)
     for _ in prange(n_workers):
+        r, a, sc, tb, sums = scratch(G, K)  # the worker's, reused by each run it claims
         b = claim(counter)
         while b < R:
             _run(seeds[b], theta0s[b], d, Hs[b], K, G, n_iter, lrs[b], reward_kind, code, params,
                  theta_out[b], grad_out[b], tokens_out[b], succ_out[b], rsum_out[b], rsq_out[b],
-                 mixed_out[b], anys_out[b], kept_out[b])
+                 mixed_out[b], anys_out[b], kept_out[b], r, a, sc, tb, sums)
             b = claim(counter)
 
 

@@ -269,3 +269,22 @@ def test_bad_sweep_and_case_study_inputs():
         simulate_case_study(-1.0, 3)
     with pytest.raises(ValueError):
         gamma_graded_rewards(0, 1.0)
+
+
+def test_run_kernel_has_no_reference_counting():
+    """_run is compiled with _nrt=False (its caller owns the scratch): no atomic count in the hot loop.
+    Compiled afresh from its own options (a cached kernel has no IR to inspect)."""
+    from numba import njit
+
+    from simulate import budget_kernel as BK
+
+    d = S.difficulty_population(3, 0.5)
+    args = (1, 0.0, d, 20.0, 1, 8, 1, 0.01, 0, 0, np.zeros(8), *S._outputs((), 1), *BK.scratch(8, 1))
+    options = {k: v for k, v in BK._run.targetoptions.items() if k != "cache"}
+    assert options.get("_nrt") is False
+    for nrt, expect in ((False, False), (True, True)):  # the same function with counting has it
+        fn = njit(**{**options, "_nrt": nrt})(BK._run.py_func)
+        fn(*args)
+        llvm = "".join(fn.inspect_llvm().values())
+        assert "define" in llvm
+        assert ("NRT_decref" in llvm) is expect
