@@ -127,6 +127,14 @@ def _sampled_step(theta, pi, acts, rew, adv, code, params, lr):
 
 
 @njit(cache=True, inline="always")
+def _store(theta, dst):
+    """dst[:] = theta, element by element (a slice assignment may allocate a copy: not in _nrt=False)."""
+    for s in range(theta.shape[0]):
+        for j in range(theta.shape[1]):
+            dst[s, j] = theta[s, j]
+
+
+@njit(cache=True, inline="always")
 def _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit):
     """Shared by both dynamics: pi = softmax(theta), first hit of the correct chain, logging.
     Returns the next log slot and whether run ``r`` stops before its update at iteration ``t``."""
@@ -134,7 +142,7 @@ def _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_o
     if hit[r] < 0 and _correct_chain_prob(pi) >= 1.0 - eps:
         hit[r] = t
     if li < theta_log.shape[1] and t == li * log_every:  # == (t % log_every == 0): li logs so far
-        theta_log[r, li] = theta
+        _store(theta, theta_log[r, li])
         li += 1
     return li, t == n_iter or (stop_on_hit and hit[r] >= 0)
 
@@ -143,11 +151,11 @@ def _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_o
 def _finish(theta, r, li, theta_log, theta_out):
     """Pad the log of a run that stopped early with its final logits; store them."""
     for l in range(li, theta_log.shape[1]):
-        theta_log[r, l] = theta
-    theta_out[r] = theta
+        _store(theta, theta_log[r, l])
+    _store(theta, theta_out[r])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)  # allocates nothing: no reference counting (see simulate.budget_kernel._run)
 def _sampled_run(r, theta, pi, cum, acts, rew, adv, seed, trans, accept, init, code, params, G, lr,
                  n_iter, eps, log_every, stop_on_hit, theta_out, hit, theta_log):
     """Run ``r`` from logits ``theta`` (its own copy), serial; the rest is the worker's scratch."""

@@ -51,7 +51,9 @@ STARTS = ("from_scratch", "post_sft")
 
 @njit(cache=True, inline="always")
 def _softmax(z, pi):
-    m = z.max()
+    m = z[0]  # z.max() for finite logits, as a loop (z.max() needs Numba's runtime, _prompt has none)
+    for k in range(1, z.shape[0]):
+        m = max(m, z[k])
     tot = 0.0
     for k in range(z.shape[0]):
         pi[k] = np.exp(z[k] - m)
@@ -94,16 +96,19 @@ def _categorical(cum, last, u):
 
 
 @njit(cache=True)
+def _scratch(k_resp, g):
+    """One worker's scratch for :func:`_prompt`: pi, cum, grad (K,), ys (G,) int64, r, adv (G,)."""
+    return np.empty(k_resp), np.empty(k_resp), np.empty(k_resp), np.empty(g, np.int64), np.empty(g), np.empty(g)
+
+
+# _nrt=False: allocates nothing (the caller owns the scratch), so it is compiled without reference
+# counting (see simulate.budget_kernel._run)
+@njit(cache=True, _nrt=False)
 def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, seed,
-            rho_out, succ_out, resp_out, signal_out):
-    """Run one prompt's n_steps updates in place (z: (K,) logits, correct: (K,) 0/1)."""
+            rho_out, succ_out, resp_out, signal_out, pi, cum, grad, ys, r, adv):
+    """Run one prompt's n_steps updates in place (z: (K,) logits, correct: (K,) 0/1; the rest is
+    :func:`_scratch`)."""
     k_resp = z.shape[0]
-    pi = np.empty(k_resp)
-    cum = np.empty(k_resp)
-    grad = np.empty(k_resp)
-    ys = np.empty(g, dtype=np.int64)
-    r = np.empty(g)
-    adv = np.empty(g)
     _softmax(z, pi)
     last = _cdf(pi, cum)
     rho = _rho(pi, correct)  # recomputed only when pi moves
@@ -164,10 +169,13 @@ def _dynamics(n_workers, code, params, logits, correct, g, eta, update, n_steps,
     P = logits.shape[0]
     counter = np.zeros(1, np.int64)
     for _ in prange(n_workers):
+        z = np.empty(logits.shape[1])
+        pi, cum, grad, ys, r, adv = _scratch(logits.shape[1], g)
         p = claim(counter)
         while p < P:
-            _prompt(p, code, params, logits[p].copy(), correct[p], g, eta, update, n_steps, max_refill,
-                    seed, rho_out, succ_out, resp_out, signal_out)
+            z[:] = logits[p]
+            _prompt(p, code, params, z, correct[p], g, eta, update, n_steps, max_refill,
+                    seed, rho_out, succ_out, resp_out, signal_out, pi, cum, grad, ys, r, adv)
             p = claim(counter)
 
 
