@@ -142,6 +142,16 @@ def _values_many(code, a, b, w, s, out):
 
 
 @njit(cache=True)
+def _values_grid(code, a, b, w, s, out):
+    """out[r, j, p] = V of run r's prompt p at rescaled time s[j] (a, b, w (R, P)): true_value on
+    the (run, time, prompt) grid without broadcast copies (the same numbers)."""
+    for r in range(a.shape[0]):
+        for j in range(s.shape[0]):
+            for p in range(a.shape[1]):
+                out[r, j, p] = _value(code, a[r, p], b[r, p], w[r, p], s[j])
+
+
+@njit(cache=True)
 def _window_start(step, it, start, n, bw):
     """First index in [start, n) whose triangular weight is non-zero ((step - I) / (step h) < 1)."""
     scale = step * bw
@@ -187,34 +197,35 @@ def _grad(adv, ys, pi, out):
 
 
 @njit(cache=True)
+def _workspace(n_p, k_resp, bsz, g, capacity):
+    """One worker's scratch for :func:`_run` (reused by every run it claims; _run resets what it reads)."""
+    return (np.empty((n_p, k_resp)), np.empty(n_p, dtype=np.int64), np.empty(bsz, dtype=np.int64),
+            np.empty((n_p, 2 * capacity)), np.empty((n_p, 2 * capacity)), np.empty(n_p, dtype=np.int64),
+            np.empty(n_p, dtype=np.int64), np.empty((bsz, g), dtype=np.int64), np.empty((bsz, g)), np.empty(bsz),
+            np.empty((bsz, k_resp)), np.empty(g), np.empty(g), np.empty(g), np.empty(k_resp), np.empty(k_resp),
+            np.empty(k_resp), np.empty(k_resp), np.empty(k_resp), np.empty(n_p))
+
+
+# _nrt=False: _run allocates nothing (its worker owns the scratch), so it is compiled without
+# reference counting (see simulate.budget_kernel._run)
+@njit(cache=True, _nrt=False)
 def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse, m_kind, m_kernel, m_bw,
-         m_decay, driver, eta, capacity, seed, rloo_params, rec, vmse, gmse, gdev, acc, nobs):
+         m_decay, driver, eta, capacity, seed, rloo_params, rec, vmse, gmse, gdev, acc, nobs, work):
     n_p, k_resp = logits0.shape
     n_m = m_kind.shape[0]
     n_corr = 0
     for k in range(k_resp):
         n_corr += int(correct[0, k])
-    z = logits0.copy()
-    perm = np.arange(n_p)
-    batch = np.empty(bsz, dtype=np.int64)
+    # h_it, h_z: each prompt's chronological history, 2 capacity entries (only [max(0, n - capacity), n)
+    # is ever read); cum: partial sums of pib[j] for the inverse-CDF draws
+    z, perm, batch, h_it, h_z, h_n, h_tot, ys, zr, vb, pib, vhat, tmp, adv, gstar, g_orc, g_m, pi, cum, rho = work
     cap2 = 2 * capacity
-    h_it = np.empty((n_p, cap2))  # only [max(0, n - capacity), n) is ever read
-    h_z = np.empty((n_p, cap2))
-    h_n = np.zeros(n_p, dtype=np.int64)
-    h_tot = np.zeros(n_p, dtype=np.int64)
-    ys = np.empty((bsz, g), dtype=np.int64)
-    zr = np.empty((bsz, g))
-    vb = np.empty(bsz)
-    pib = np.empty((bsz, k_resp))
-    vhat = np.empty(g)
-    tmp = np.empty(g)
-    adv = np.empty(g)
-    gstar = np.empty(k_resp)
-    g_orc = np.empty(k_resp)
-    g_m = np.empty(k_resp)
-    pi = np.empty(k_resp)
-    cum = np.empty(k_resp)  # partial sums of pib[j] for the inverse-CDF draws
-    rho = np.empty(n_p)
+    for p in range(n_p):
+        for k in range(k_resp):
+            z[p, k] = logits0[p, k]
+        perm[p] = p
+        h_n[p] = 0
+        h_tot[p] = 0
     if drift == 2:
         for p in range(n_p):
             _softmax(z[p], pi)
@@ -318,11 +329,12 @@ def _sweep(n_workers, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon
     R = a.shape[0]
     counter = np.zeros(1, np.int64)
     for _ in prange(n_workers):
+        work = _workspace(logits0.shape[1], logits0.shape[2], bsz, g, capacity)
         run = claim(counter)
         while run < R:
             _run(run, drift, a[run], b[run], w[run], logits0[run], correct, bsz, g, n_steps, horizon, reuse,
                  m_kind, m_kernel, m_bw, m_decay, driver, eta, capacity, seed, rloo_params, rec, vmse, gmse,
-                 gdev, acc, nobs)
+                 gdev, acc, nobs, work)
             run = claim(counter)
 
 
@@ -414,6 +426,7 @@ def simulate(*, drift: str = "logistic", n_prompts: int = 400, batch_size: int =
     _sweep(workers(par["a"].shape[0]), code, par["a"], par["b"], par["w"], logits0, correct, bsz, g, t, hor, j,
            m_kind, m_kernel, m_bw, m_decay, d, eta, cap, seed, resolve("rloo").params, rec, *out, acc, nobs)
     if code != 2:
-        sc = steps[None, :, None] / hor
-        acc = true_value(drift, par["a"][:, None, :], par["b"][:, None, :], par["w"][:, None, :], sc).mean(axis=2)
+        values = np.empty((r, steps.size, n_p))
+        _values_grid(code, par["a"], par["b"], par["w"], steps / hor, values)
+        acc = values.mean(axis=2)
     return KernelRun(labels, steps, out[0], out[1], out[2], acc, nobs)
