@@ -45,7 +45,8 @@ import numpy as np
 from scipy import optimize as _opt
 from scipy import special as _sp
 
-from simulate.budget_kernel import STREAM_SHIFT, _prompts_parallel_kernel, _run, _sweep_kernel, padded, scratch
+from simulate.budget_kernel import STREAM_SHIFT, _prompts_parallel_kernel, _run, _sweep_kernel, scratch
+from simulate.rng import padded
 from simulate.schedule import workers
 from theory.budget import discrete_success_probability
 from theory.checks import as_real_array, check_choice, check_int, check_real

@@ -65,7 +65,8 @@ def make_bench_cases(quick: bool) -> list:
     """One case per K in {1, 4}: the sweep kernel (the path every figure takes) on R >= 2 runs per
     thread, against the NumPy twin, its minimum-work reference and itself on one thread."""
     from simulate.budget import _outputs, difficulty_population, simulate_sweep, theta_for_budget
-    from simulate.budget_kernel import _minimum_work, _sweep_kernel, padded
+    from simulate.budget_kernel import _minimum_work, _sweep_kernel
+    from simulate.rng import padded
     from simulate.schedule import workers
     from theory.estimators import resolve
 

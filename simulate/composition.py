@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from simulate.rng import stream_key, uniform_at
+from simulate.rng import padded, stream_key, uniforms_into
 from simulate.schedule import claim, workers
 from theory.bench import BenchCase
 from theory.checks import as_real_array, check_int, check_real
@@ -87,24 +87,25 @@ def _cumsum_rows(pi, cum):
 
 
 @njit(cache=True, inline="always")
-def _sample_group(cum, trans, accept, init, seed, it, G, acts, rew):
-    """Draw G chains (acts (G, S)) and their verifier rewards (rew (G,)) at iteration ``it``.
+def _sample_group(cum, trans, accept, init, seed, it, G, acts, rew, u):
+    """Draw G chains (acts (G, S)) and their verifier rewards (rew (G,)) at iteration ``it``;
+    u: scratch for the iteration's padded(G (S + 1)) uniforms, drawn first (vectorised).
 
     Task of step s = first k with u < cum[s, k] (inverse CDF; K - 1 if round-off leaves u above
     the last partial sum), written branch-free as the number of partial sums <= u.
     """
     S, K = cum.shape
-    key = stream_key(seed, it)  # uniform(seed, it, c) == uniform_at(key, c)
+    uniforms_into(stream_key(seed, it), G * (S + 1), u)  # u[c] == uniform(seed, it, c)
     for i in range(G):
         x = init
         for s in range(S):
-            u = uniform_at(key, i * (S + 1) + s)
+            ui = u[i * (S + 1) + s]
             j = 0
             for k in range(K - 1):
-                j += 1 if u >= cum[s, k] else 0
+                j += 1 if ui >= cum[s, k] else 0
             acts[i, s] = j
             x = trans[j, x]
-        rew[i] = 1.0 if uniform_at(key, i * (S + 1) + S) < accept[x] else 0.0
+        rew[i] = 1.0 if u[i * (S + 1) + S] < accept[x] else 0.0
 
 
 @njit(cache=True, inline="always")
@@ -156,7 +157,7 @@ def _finish(theta, r, li, theta_log, theta_out):
 
 
 @njit(cache=True, _nrt=False)  # allocates nothing: no reference counting (see simulate.budget_kernel._run)
-def _sampled_run(r, theta, pi, cum, acts, rew, adv, seed, trans, accept, init, code, params, G, lr,
+def _sampled_run(r, theta, pi, cum, acts, rew, adv, u, seed, trans, accept, init, code, params, G, lr,
                  n_iter, eps, log_every, stop_on_hit, theta_out, hit, theta_log):
     """Run ``r`` from logits ``theta`` (its own copy), serial; the rest is the worker's scratch."""
     hit[r] = -1
@@ -166,7 +167,7 @@ def _sampled_run(r, theta, pi, cum, acts, rew, adv, seed, trans, accept, init, c
         if stop:
             break
         _cumsum_rows(pi, cum)
-        _sample_group(cum, trans, accept, init, seed, t, G, acts, rew)
+        _sample_group(cum, trans, accept, init, seed, t, G, acts, rew, u)
         _sampled_step(theta, pi, acts, rew, adv, code, params, lr)
     _finish(theta, r, li, theta_log, theta_out)
 
@@ -183,9 +184,10 @@ def _sampled_runs(n_workers, theta0, seeds, trans, accept, init, code, params, G
         acts = np.empty((G, S), dtype=np.int64)
         rew = np.empty(G)
         adv = np.empty(G)
+        u = np.empty(padded(G * (S + 1)))
         r = claim(counter)
         while r < R:
-            _sampled_run(r, theta0[r].copy(), pi, cum, acts, rew, adv, seeds[r], trans, accept, init,
+            _sampled_run(r, theta0[r].copy(), pi, cum, acts, rew, adv, u, seeds[r], trans, accept, init,
                          code, params, G, lr, n_iter, eps, log_every, stop_on_hit, theta_out, hit, theta_log)
             r = claim(counter)
 

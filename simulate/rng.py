@@ -28,8 +28,10 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["uniform", "stream_key", "uniform_at", "normal", "exponential", "ln", "uniform_np", "uniform_py",
-           "normal_py", "exponential_py", "ln_py"]
+__all__ = ["uniform", "stream_key", "uniform_at", "uniforms_into", "LANES", "padded", "normal", "exponential", "ln",
+           "uniform_np", "uniform_py", "normal_py", "exponential_py", "ln_py"]
+
+LANES = 8  # draws in blocks of LANES: a fixed trip count the compiler turns into vector code
 
 _M = 0xFFFFFFFFFFFFFFFF
 _G = 0x9E3779B97F4A7C15
@@ -100,6 +102,24 @@ def uniform_at(key, counter):
     """``uniform(seed, stream, counter)`` given ``key = stream_key(seed, stream)`` (one mix per draw)."""
     z = _mix(key ^ (np.uint64(counter) * np.uint64(_G) + np.uint64(_C2)))
     return ((z >> np.uint64(11)) + np.uint64(1)) * (1.0 / 9007199254740993.0)
+
+
+@njit(cache=True, inline="always")
+def padded(n):
+    """n rounded up to a whole number of LANES blocks: the scratch length for n blocked draws."""
+    return (n + LANES - 1) // LANES * LANES
+
+
+@njit(cache=True, inline="always")
+def uniforms_into(key, n, out):
+    """out[c] = uniform_at(key, c) for c < padded(n) (out needs that many entries), LANES at a time:
+    vector code, about 5x faster per draw than one draw at a time between other work. The block
+    index is written ``b * LANES + j`` with b, j from ``range``: from ``range(0, n, LANES)`` Numba
+    keeps a negative-index check and the lanes are stored with a scatter (2.5x slower, measured)."""
+    for b in range(padded(n) // LANES):
+        for j in range(LANES):
+            c = b * LANES + j
+            out[c] = uniform_at(key, c)
 
 
 @njit(cache=True, inline="always")

@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numba import njit, prange
 
-from simulate.rng import exponential, exponential_py, ln, ln_py, normal, normal_py, uniform, uniform_py
+from simulate.rng import (LANES, exponential, exponential_py, ln, ln_py, normal, normal_py, padded, stream_key,
+                          uniform, uniform_py, uniforms_into)
 
 words = st.integers(0, 2**63 - 1)
 
@@ -74,3 +75,17 @@ def test_ln_vectorised_loop_equals_twin_and_is_within_one_ulp():
     exact = np.log(u.astype(np.longdouble))
     err = np.abs((got.astype(np.longdouble) - exact) / np.spacing(np.abs(got)).astype(np.longdouble))
     assert float(err[got != 0].max()) < (1.0 if np.finfo(np.longdouble).nmant > 52 else 2.0)
+
+
+@njit(cache=True)
+def _blocked(seed, stream, n):
+    out = np.full(padded(n) + 1, -1.0)  # one sentinel past the padded length
+    uniforms_into(stream_key(seed, stream), n, out)
+    return out
+
+
+def test_uniforms_into_fills_whole_blocks_with_the_counter_draws():
+    for n in (1, 7, 8, 9, 24, 25):
+        got = _blocked(3, 11, n)
+        assert padded(n) % LANES == 0 and n <= padded(n) < n + LANES
+        assert got.tolist() == [uniform_py(3, 11, c) for c in range(padded(n))] + [-1.0]
