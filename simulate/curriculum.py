@@ -64,7 +64,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 from numba import njit, prange
 
-from simulate.rng import normal, stream_key, uniform_at
+from simulate.rng import exp, normal, stream_key, uniform_at
 from simulate.schedule import claim, workers
 from theory.checks import check_choice, check_int, check_real
 from theory.curriculum import PACINGS, _entropy_weights, _pace, _progress, _window_start, selection_size
@@ -152,9 +152,9 @@ def _pool(seed, m, d, ppl, theta, h):
         d[j] = normal(seed, 0, j)
         e = normal(seed, 1, j)
         z = (d[j] + m[M_PPL_NOISE] * e) * r if m[M_PPL_INFO] != 0.0 else e
-        ppl[j] = math.exp(m[M_LOGPPL_MU] + m[M_LOGPPL_S] * z)
+        ppl[j] = exp(m[M_LOGPPL_MU] + m[M_LOGPPL_S] * z)
         theta[j] = m[M_THETA0] - m[M_BETA] * d[j]
-        h[j] = m[M_H0] * math.exp(m[M_H_SLOPE] * d[j])
+        h[j] = m[M_H0] * exp(m[M_H_SLOPE] * d[j])
 
 
 @njit(cache=True)
@@ -188,7 +188,10 @@ def _order(scheme, cand, ppl, k, paced, order):
             s += 1
 
 
-@njit(cache=True)
+# error_model="numpy": IEEE division (no zero check and raise), so the loops over the pool, with
+# simulate.rng.exp inlined, vectorise; every divisor in the run is positive (counts >= 1, 1 + e^x, the
+# entropies h > 0, which shrink by finite factors)
+@njit(cache=True, error_model="numpy")
 def _run(seed, scheme, weighted, m, code, eparams, n_pool, n_cand, k, g, n_steps, max_refill,
          pacing, rate, r_idx, acc, zero, allc, ent, rew, rolls, seld):
     d = np.empty(n_pool)
@@ -214,7 +217,7 @@ def _run(seed, scheme, weighted, m, code, eparams, n_pool, n_cand, k, g, n_steps
     dlogh = np.empty(n_pool)
     tot = 0.0
     for j in range(n_pool):
-        tot += 1.0 / (1.0 + math.exp(-theta[j]))
+        tot += 1.0 / (1.0 + exp(-theta[j]))
     acc[r_idx, 0] = tot / n_pool
     sig = m[M_H_NOISE]
     for t in range(n_steps):
@@ -238,10 +241,10 @@ def _run(seed, scheme, weighted, m, code, eparams, n_pool, n_cand, k, g, n_steps
             if kept == k or drawn == slots:
                 break
             j = order[s]
-            p = 1.0 / (1.0 + math.exp(-theta[j]))
+            p = 1.0 / (1.0 + exp(-theta[j]))
             for i in range(g):
                 rr[kept, i] = 1.0 if uniform_at(kr, drawn * g + i) < p else 0.0
-                hh[kept, i] = h[j] * math.exp(sig * normal(seed, 4 + 3 * t, drawn * g + i) - 0.5 * sig * sig)
+                hh[kept, i] = h[j] * exp(sig * normal(seed, 4 + 3 * t, drawn * g + i) - 0.5 * sig * sig)
                 sum_h += hh[kept, i]
                 sum_r += rr[kept, i]
             drawn += 1
@@ -276,7 +279,7 @@ def _run(seed, scheme, weighted, m, code, eparams, n_pool, n_cand, k, g, n_steps
                 ww[q] = 1.0
         for a in range(kept):
             j = src[a]
-            p = 1.0 / (1.0 + math.exp(-theta[j]))
+            p = 1.0 / (1.0 + exp(-theta[j]))
             advantage_row(code, rr[a], eparams, adv[a])
             gsum = 0.0
             num = 0.0
@@ -293,26 +296,26 @@ def _run(seed, scheme, weighted, m, code, eparams, n_pool, n_cand, k, g, n_steps
             dtheta[q] = 0.0
             dlogh[q] = 0.0
         inv = 1.0 / (2.0 * m[M_T_WIDTH] * m[M_T_WIDTH])
+        strength = m[M_T_STRENGTH] if m[M_TRANSFER] != 0.0 else 0.0
         for a in range(kept):
             j = src[a]
             if u[a] == 0.0:
                 continue
-            for q in range(n_pool):
-                if q == j:
-                    tr = 1.0
-                elif m[M_TRANSFER] != 0.0:
-                    tr = m[M_T_STRENGTH] * math.exp(-(d[j] - d[q]) * (d[j] - d[q]) * inv)
-                else:
-                    continue
-                x = u[a] * tr
+            ua = u[a]
+            ca = cconf[a]
+            dj = d[j]
+            for q in range(n_pool):  # branch-free (selects), so it vectorises
+                tr = 1.0 if q == j else strength * exp(-(dj - d[q]) * (dj - d[q]) * inv)
+                x = ua * tr
                 dtheta[q] += x
-                if x > 0.0:
-                    dlogh[q] += x * cconf[a]
+                dlogh[q] += x * ca if x > 0.0 else 0.0
+        for q in range(n_pool):  # vectorised; the accuracy sum follows in pool order
+            theta[q] += dtheta[q]
+            h[q] *= exp(-m[M_DECAY] * exp(-m[M_EASY] * d[q]) * dlogh[q])
+            dtheta[q] = 1.0 / (1.0 + exp(-theta[q]))
         tot = 0.0
         for q in range(n_pool):
-            theta[q] += dtheta[q]
-            h[q] *= math.exp(-m[M_DECAY] * math.exp(-m[M_EASY] * d[q]) * dlogh[q])
-            tot += 1.0 / (1.0 + math.exp(-theta[q]))
+            tot += dtheta[q]
         acc[r_idx, t + 1] = tot / n_pool
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from simulate.curriculum import SCHEMES, Model, make_pool, sweep
-from simulate.rng import normal, uniform, uniform_np
+from simulate.rng import exp, normal, uniform, uniform_np
 from simulate.schedule import claim, workers
 from theory.bench import BenchCase, with_threads
 from theory.curriculum import entropy_weights, pace, progress, selection_size, window_start
@@ -113,15 +113,17 @@ def runs_numpy(seed: int, scheme: str, weighted: bool, model: Model = Model(), *
 
 @njit(cache=True, parallel=True)
 def _min_work(n_workers, seeds, n_pool, n_cand, k, g, n_steps, out):
-    """The floor: the run's random draws, a K x N kernel evaluation and one pool pass per step, in
-    the kernel's layout (threads claim runs)."""
+    """The floor: the run's random draws, a K x N kernel evaluation accumulated into a pool array
+    and one pool pass (a sigmoid each, summed in order) per step, in the kernel's layout (threads
+    claim runs) and with its exp (simulate.rng.exp, vectorised)."""
     R = seeds.shape[0]
     counter = np.zeros(1, np.int64)
     for _ in prange(n_workers):
+        d = np.empty(n_pool)
+        buf = np.empty(n_pool)
         r = claim(counter)
         while r < R:
             seed = seeds[r]
-            d = np.empty(n_pool)
             for j in range(n_pool):
                 d[j] = normal(seed, 0, j) + normal(seed, 1, j)
             acc = 0.0
@@ -130,12 +132,16 @@ def _min_work(n_workers, seeds, n_pool, n_cand, k, g, n_steps, out):
                     acc += uniform(seed, 2 + 3 * t, i)
                 for i in range(k * g):
                     acc += uniform(seed, 3 + 3 * t, i) + normal(seed, 4 + 3 * t, i)
+                for q in range(n_pool):
+                    buf[q] = 0.0
                 for a in range(k):
                     da = d[a]
                     for q in range(n_pool):
-                        acc += math.exp(-(da - d[q]) * (da - d[q]))
+                        buf[q] += exp(-(da - d[q]) * (da - d[q]))
                 for q in range(n_pool):
-                    acc += 1.0 / (1.0 + math.exp(-d[q]))
+                    buf[q] = 1.0 / (1.0 + exp(-buf[q]))
+                for q in range(n_pool):
+                    acc += buf[q]
             out[r] = acc
             r = claim(counter)
 

@@ -14,7 +14,10 @@ ulp against an extended-precision log in tests/test_rng.py), written in IEEE bas
 bit moves only. Two things follow. The same input gives the same bits on every platform (a libm's
 ``log`` is not correctly rounded and differs between glibc, macOS and MSVC), and a loop of ``ln``
 calls vectorises (a libm call does not): on the development machine (AVX-512) 1.05 ns per log in a
-long loop against 4.05 ns for libm's. ``ln_py`` is its plain-Python twin, bit for bit.
+long loop against 4.05 ns for libm's. ``ln_py`` is its plain-Python twin, bit for bit. ``exp``
+(fdlibm's ``__ieee754_exp``, < 1 ulp, measured <= 0.86 ulp; 0.97 vs 4.28 ns) and ``exp_py`` are the
+same for e^x. A loop of either vectorises only where its division is IEEE (``error_model="numpy"``
+on the calling kernel; the default model checks every divisor for zero, a branch).
 Choose streams so that independent quantities never share (stream, counter): e.g. stream =
 prompt * n_iter + iteration, counter = rollout * draws_per_rollout + j.
 """
@@ -49,6 +52,12 @@ _LG1, _LG2, _LG3, _LG4, _LG5, _LG6, _LG7 = (6.666666666666735130e-01, 3.99999999
                                             1.479819860511658591e-01)
 
 
+# fdlibm e_exp.c: 1/ln 2 and the minimax coefficients of R(r^2) ~ r (e^r + 1) / (e^r - 1)
+_INV_LN2 = 1.44269504088896338700e00
+_P1, _P2, _P3, _P4, _P5 = (1.66666666666666019037e-01, -2.77777777770155933842e-03, 6.61375632143793436117e-05,
+                           -1.65339022054652515390e-06, 4.13813679705723846039e-08)
+
+
 @intrinsic
 def _bits(typingctx, x):
     """The IEEE 754 bit pattern of a float64, as an int64 (a register move)."""
@@ -81,6 +90,23 @@ def ln(x):
     r = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7))) + w * (_LG2 + w * (_LG4 + w * _LG6))
     dk = float(k)
     return s * (hfsq + r) + dk * _LN2_LO - hfsq + f + dk * _LN2_HI
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def exp(x):
+    """e^x for finite x (fdlibm's algorithm, error < 1 ulp): 0 below about -745.1, inf above about
+    709.8, subnormal results rounded once. Branch-free, so loops of it vectorise."""
+    x = min(max(x, -746.0), 710.0)  # keeps k in range; the results there are 0 and inf anyway
+    kf = np.floor(x * _INV_LN2 + 0.5)  # x = k ln 2 + r, |r| <= ln 2 / 2 (+ round-off)
+    hi = x - kf * _LN2_HI  # exact: _LN2_HI has 32 trailing zero bits
+    lo = kf * _LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)  # e^r
+    k = np.int64(kf)
+    k1 = k >> 1  # 2^k as two normal factors, so subnormal results round once (at the last product)
+    return y * _from_bits((k1 + 1023) << 52) * _from_bits((k - k1 + 1023) << 52)
 
 
 @njit(cache=True, inline="always")
@@ -170,6 +196,25 @@ def ln_py(x: float) -> float:
     r = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7))) + w * (_LG2 + w * (_LG4 + w * _LG6))
     dk = float(k)
     return s * (hfsq + r) + dk * _LN2_LO - hfsq + f + dk * _LN2_HI
+
+
+def _float_py(i: int) -> float:
+    return struct.unpack("<d", struct.pack("<q", i))[0]
+
+
+def exp_py(x: float) -> float:
+    """``exp`` in plain Python, operation for operation."""
+    x = min(max(x, -746.0), 710.0)
+    kf = float(math.floor(x * _INV_LN2 + 0.5))
+    hi = x - kf * _LN2_HI
+    lo = kf * _LN2_LO
+    r = hi - lo
+    t = r * r
+    c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    k = int(kf)
+    k1 = k >> 1
+    return y * _float_py((k1 + 1023) << 52) * _float_py((k - k1 + 1023) << 52)
 
 
 def exponential_py(seed: int, stream: int, counter: int) -> float:

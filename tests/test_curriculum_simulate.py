@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from simulate.curriculum import SCHEMES, SWITCHES, Model, calibrated_ppl_noise, make_pool, sweep
-from simulate.rng import normal_py, uniform_py
+from simulate.rng import exp_py, normal_py, uniform_py
 from theory.curriculum import entropy_weights, pace, progress, selection_size, window_start
 from theory.estimators import advantages, keep_mask, ESTIMATORS
 
@@ -15,7 +15,7 @@ SMALL = dict(n_pool=30, n_candidates=10, ratio=0.3, group_size=4, n_steps=6)
 
 
 def _sig(x):
-    return 1.0 / (1.0 + math.exp(-x))
+    return 1.0 / (1.0 + exp_py(-x))
 
 
 def _oracle(seed, scheme, weighted, model, *, n_pool, n_candidates, ratio, group_size, n_steps,
@@ -32,9 +32,9 @@ def _oracle(seed, scheme, weighted, model, *, n_pool, n_candidates, ratio, group
         d.append(normal_py(seed, 0, j))
         e = normal_py(seed, 1, j)
         z = (d[j] + sigma * e) * r if m.ppl_informative else e
-        ppl.append(math.exp(m.logppl_mu + m.logppl_s * z))
+        ppl.append(exp_py(m.logppl_mu + m.logppl_s * z))
         theta.append(m.theta0 - m.beta * d[j])
-        h.append(m.h0 * math.exp(slope * d[j]))
+        h.append(m.h0 * exp_py(slope * d[j]))
     h_init = list(h)
     gate_a = m.gate if m.entropy_gate else 0.0
     kappa = m.easy_decay if m.easy_entropy_decay else 0.0
@@ -63,7 +63,7 @@ def _oracle(seed, scheme, weighted, model, *, n_pool, n_candidates, ratio, group
                 break
             p = _sig(theta[j])
             rew = [1.0 if uniform_py(seed, 3 + 3 * t, drawn * g + i) < p else 0.0 for i in range(g)]
-            ent = [h[j] * math.exp(m.h_noise * normal_py(seed, 4 + 3 * t, drawn * g + i) - 0.5 * m.h_noise ** 2)
+            ent = [h[j] * exp_py(m.h_noise * normal_py(seed, 4 + 3 * t, drawn * g + i) - 0.5 * m.h_noise ** 2)
                    for i in range(g)]
             hs += ent
             rs += rew
@@ -102,7 +102,7 @@ def _oracle(seed, scheme, weighted, model, *, n_pool, n_candidates, ratio, group
                 if q == j:
                     tr = 1.0
                 elif m.transfer:
-                    tr = m.transfer_strength * math.exp(-(d[j] - d[q]) ** 2 / (2.0 * m.transfer_width ** 2))
+                    tr = m.transfer_strength * exp_py(-(d[j] - d[q]) ** 2 / (2.0 * m.transfer_width ** 2))
                 else:
                     continue
                 dth[q] += u * tr
@@ -110,7 +110,7 @@ def _oracle(seed, scheme, weighted, model, *, n_pool, n_candidates, ratio, group
                     dlh[q] += u * tr * c
         for q in range(n_pool):
             theta[q] += dth[q]
-            h[q] *= math.exp(-m.decay * math.exp(-kappa * d[q]) * dlh[q])
+            h[q] *= exp_py(-m.decay * exp_py(-kappa * d[q]) * dlh[q])
         out["acc"].append(sum(_sig(x) for x in theta) / n_pool)
     return out
 
@@ -123,7 +123,8 @@ def _check(seed, scheme, weighted, model, rtol, **kw):
         np.testing.assert_allclose(getattr(run, name)[0], want, rtol=rtol, atol=0.0, err_msg=name)
 
 
-# the oracle sums in the same order and calls the same libm functions: the runs agree bit for bit.
+# the oracle sums in the same order and calls the same functions (exp_py is the twin of the kernel's
+# simulate.rng.exp; normal_py calls the same libm log and cos): the runs agree bit for bit.
 RTOL = 0.0
 
 

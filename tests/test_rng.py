@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numba import njit, prange
 
-from simulate.rng import (LANES, exponential, exponential_py, ln, ln_py, normal, normal_py, padded, stream_key,
+from simulate.rng import (LANES, exp, exp_py, exponential, exponential_py, ln, ln_py, normal, normal_py, padded, stream_key,
                           uniform, uniform_py, uniforms_into)
 
 words = st.integers(0, 2**63 - 1)
@@ -89,3 +89,31 @@ def test_uniforms_into_fills_whole_blocks_with_the_counter_draws():
         got = _blocked(3, 11, n)
         assert padded(n) % LANES == 0 and n <= padded(n) < n + LANES
         assert got.tolist() == [uniform_py(3, 11, c) for c in range(padded(n))] + [-1.0]
+
+
+@njit(cache=True, error_model="numpy")
+def _exp_loop(x, out):
+    for i in range(x.shape[0]):
+        out[i] = exp(x[i])
+    return out
+
+
+@given(x=st.floats(min_value=-800.0, max_value=800.0, allow_nan=False))
+def test_exp_numba_equals_python_twin(x):
+    assert exp(x) == exp_py(x)
+
+
+def test_exp_vectorised_loop_equals_twin_and_is_within_one_ulp():
+    rng = np.random.default_rng(6)
+    x = np.concatenate([rng.uniform(-20.0, 5.0, 100_000), rng.uniform(-750.0, 712.0, 50_000),
+                        [0.0, -0.0, 1.0, -1.0, 1e-300, -745.2, -745.1, -740.0, -708.5, 709.7, 709.8, 800.0, -800.0]])
+    got = _exp_loop(x, np.empty_like(x))
+    assert np.array_equal(got, [exp_py(float(v)) for v in x])
+    assert got[-13] == 1.0 and got[-2] == np.inf and got[-1] == 0.0 and got[-8] == 0.0
+    with np.errstate(over="ignore"):
+        exact = np.exp(x.astype(np.longdouble))
+    normal_range = (exact > np.finfo(np.float64).tiny) & (exact < np.finfo(np.float64).max)
+    err = np.abs((got[normal_range] - exact[normal_range]) / np.spacing(got[normal_range]).astype(np.longdouble))
+    assert float(err.max()) < (1.0 if np.finfo(np.longdouble).nmant > 52 else 2.0)
+    sub = (exact > 0) & (exact <= np.finfo(np.float64).tiny)  # subnormal results: within one step of 2^-1074
+    assert np.all(np.abs(got[sub] - exact[sub]) <= np.float64(5e-324))
