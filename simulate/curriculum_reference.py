@@ -13,8 +13,6 @@ The bench reports the Numba kernel against both in the same process.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 

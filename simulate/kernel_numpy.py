@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from simulate.kernel import Method, _sigmoid, draw_batch, prompt_parameters, simulate
+from simulate.kernel import Method, draw_batch, prompt_parameters, simulate
+from simulate.kernel_drift import _sigmoid
 from simulate.weighting import _categorical, _cdf
 from simulate.rng import stream_key, uniform_at, uniform_np
 from simulate.schedule import claim, workers

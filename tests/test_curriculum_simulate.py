@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from simulate.curriculum import SCHEMES, SWITCHES, Model, calibrated_ppl_noise, make_pool, sweep
 from simulate.rng import exp_py, normal_py, uniform_py
-from theory.curriculum import entropy_weights, pace, progress, selection_size, window_start
+from theory.curriculum import entropy_weights, progress, selection_size, window_start
 from theory.estimators import advantages, keep_mask, ESTIMATORS
 
 SMALL = dict(n_pool=30, n_candidates=10, ratio=0.3, group_size=4, n_steps=6)
