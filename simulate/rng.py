@@ -94,11 +94,12 @@ def ln(x):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def exp(x):
-    """e^x for finite x (fdlibm's algorithm, error < 1 ulp): 0 below about -745.1, inf above about
-    709.8, subnormal results rounded once. Branch-free, so loops of it vectorise."""
-    x = min(max(x, -746.0), 710.0)  # keeps k in range; the results there are 0 and inf anyway
-    kf = np.floor(x * _INV_LN2 + 0.5)  # x = k ln 2 + r, |r| <= ln 2 / 2 (+ round-off)
-    hi = x - kf * _LN2_HI  # exact: _LN2_HI has 32 trailing zero bits
+    """e^x (fdlibm's algorithm, error < 1 ulp): 0 below about -745.1, inf above about 709.8 (and at
+    +-inf as libm), nan for nan, subnormal results rounded once. Branch-free, so loops of it vectorise."""
+    xc = min(max(x, -746.0), 710.0)  # keeps k in range; the results there are 0 and inf anyway
+    kf = np.floor(xc * _INV_LN2 + 0.5)  # x = k ln 2 + r, |r| <= ln 2 / 2 (+ round-off)
+    kf = kf if x == x else 0.0  # nan: any finite k (the nan itself is returned)
+    hi = xc - kf * _LN2_HI  # exact: _LN2_HI has 32 trailing zero bits
     lo = kf * _LN2_LO
     r = hi - lo
     t = r * r
@@ -106,7 +107,8 @@ def exp(x):
     y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)  # e^r
     k = np.int64(kf)
     k1 = k >> 1  # 2^k as two normal factors, so subnormal results round once (at the last product)
-    return y * _from_bits((k1 + 1023) << 52) * _from_bits((k - k1 + 1023) << 52)
+    e = y * _from_bits((k1 + 1023) << 52) * _from_bits((k - k1 + 1023) << 52)
+    return e if x == x else x
 
 
 @njit(cache=True, inline="always")
@@ -204,9 +206,11 @@ def _float_py(i: int) -> float:
 
 def exp_py(x: float) -> float:
     """``exp`` in plain Python, operation for operation."""
-    x = min(max(x, -746.0), 710.0)
-    kf = float(math.floor(x * _INV_LN2 + 0.5))
-    hi = x - kf * _LN2_HI
+    if x != x:
+        return x
+    xc = min(max(x, -746.0), 710.0)
+    kf = float(math.floor(xc * _INV_LN2 + 0.5))
+    hi = xc - kf * _LN2_HI
     lo = kf * _LN2_LO
     r = hi - lo
     t = r * r

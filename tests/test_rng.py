@@ -117,3 +117,6 @@ def test_exp_vectorised_loop_equals_twin_and_is_within_one_ulp():
     assert float(err.max()) < (1.0 if np.finfo(np.longdouble).nmant > 52 else 2.0)
     sub = (exact > 0) & (exact <= np.finfo(np.float64).tiny)  # subnormal results: within one step of 2^-1074
     assert np.all(np.abs(got[sub] - exact[sub]) <= np.float64(5e-324))
+    special = _exp_loop(np.array([np.nan, np.inf, -np.inf]), np.empty(3))  # as libm, in the loop too
+    assert np.isnan(special[0]) and special[1] == np.inf and special[2] == 0.0
+    assert np.isnan(exp(np.nan)) and np.isnan(exp_py(float("nan"))) and exp_py(float("inf")) == np.inf
