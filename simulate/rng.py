@@ -14,7 +14,8 @@ ulp against an extended-precision log in tests/test_rng.py), written in IEEE bas
 bit moves only. Two things follow. The same input gives the same bits on every platform (a libm's
 ``log`` is not correctly rounded and differs between glibc, macOS and MSVC), and a loop of ``ln``
 calls vectorises (a libm call does not): on the development machine (AVX-512) 1.05 ns per log in a
-long loop against 4.05 ns for libm's. ``ln_py`` is its plain-Python twin, bit for bit. ``exp``
+long loop against 4.05 ns for libm's. ``ln_py`` is its plain-Python twin: the same source run by
+Python (the bit moves have Python bodies and compiled overloads), bit for bit. ``exp``
 (fdlibm's ``__ieee754_exp``, < 1 ulp, measured <= 0.86 ulp; 0.97 vs 4.28 ns) and ``exp_py`` are the
 same for e^x. A loop of either vectorises only where its division is IEEE (``error_model="numpy"``
 on the calling kernel; the default model checks every divisor for zero, a branch).
@@ -29,7 +30,7 @@ import struct
 
 import numpy as np
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 __all__ = ["uniform", "stream_key", "uniform_at", "uniforms_into", "LANES", "padded", "normal", "exponential", "ln",
            "uniform_np", "uniform_py", "normal_py", "exponential_py", "ln_py"]
@@ -58,20 +59,33 @@ _P1, _P2, _P3, _P4, _P5 = (1.66666666666666019037e-01, -2.77777777770155933842e-
                            -1.65339022054652515390e-06, 4.13813679705723846039e-08)
 
 
-@intrinsic
-def _bits(typingctx, x):
-    """The IEEE 754 bit pattern of a float64, as an int64 (a register move)."""
-    if x != types.float64:
-        return None
-    return types.int64(x), lambda context, builder, sig, args: builder.bitcast(args[0], context.get_value_type(types.int64))
+def _bits(x: float) -> int:
+    """The IEEE 754 bit pattern of a float64, as an int64 (compiled: a register move)."""
+    return struct.unpack("<q", struct.pack("<d", x))[0]
 
 
-@intrinsic
-def _from_bits(typingctx, i):
+def _from_bits(i: int) -> float:
     """The float64 with bit pattern ``i`` (int64)."""
-    if i != types.int64:
+    return struct.unpack("<d", struct.pack("<q", i))[0]
+
+
+@intrinsic
+def _bitcast(typingctx, value, to):
+    """Reinterpret a float64 as int64 or back (``to`` a type literal); no instruction on x86-64."""
+    target = to.instance_type if isinstance(to, types.NumberClass) else None
+    if {value, target} != {types.float64, types.int64}:
         return None
-    return types.float64(i), lambda context, builder, sig, args: builder.bitcast(args[0], context.get_value_type(types.float64))
+    return target(value, to), lambda context, builder, sig, args: builder.bitcast(args[0], context.get_value_type(target))
+
+
+@overload(_bits, jit_options={"cache": True}, inline="always")
+def _bits_compiled(x):
+    return (lambda x: _bitcast(x, types.int64)) if x == types.float64 else None
+
+
+@overload(_from_bits, jit_options={"cache": True}, inline="always")
+def _from_bits_compiled(i):
+    return (lambda i: _bitcast(i, types.float64)) if i == types.int64 else None
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -184,41 +198,8 @@ def uniform_py(seed: int, stream: int, counter: int) -> float:
     return ((z >> 11) + 1) * (1.0 / 9007199254740993.0)
 
 
-def ln_py(x: float) -> float:
-    """``ln`` in plain Python, operation for operation (Python floats are IEEE doubles)."""
-    hx = struct.unpack("<q", struct.pack("<d", x))[0]
-    top = (hx >> 32) + (0x3FF00000 - 0x3FE6A09E)
-    k = (top >> 20) - 0x3FF
-    top = (top & 0x000FFFFF) + 0x3FE6A09E
-    f = struct.unpack("<d", struct.pack("<q", (top << 32) | (hx & 0xFFFFFFFF)))[0] - 1.0
-    hfsq = 0.5 * f * f
-    s = f / (2.0 + f)
-    z = s * s
-    w = z * z
-    r = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7))) + w * (_LG2 + w * (_LG4 + w * _LG6))
-    dk = float(k)
-    return s * (hfsq + r) + dk * _LN2_LO - hfsq + f + dk * _LN2_HI
-
-
-def _float_py(i: int) -> float:
-    return struct.unpack("<d", struct.pack("<q", i))[0]
-
-
-def exp_py(x: float) -> float:
-    """``exp`` in plain Python, operation for operation."""
-    if x != x:
-        return x
-    xc = min(max(x, -746.0), 710.0)
-    kf = float(math.floor(xc * _INV_LN2 + 0.5))
-    hi = xc - kf * _LN2_HI
-    lo = kf * _LN2_LO
-    r = hi - lo
-    t = r * r
-    c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
-    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
-    k = int(kf)
-    k1 = k >> 1
-    return y * _float_py((k1 + 1023) << 52) * _float_py((k - k1 + 1023) << 52)
+ln_py = ln.py_func  # the same source run by Python, operation for operation (floats are IEEE doubles)
+exp_py = exp.py_func
 
 
 def exponential_py(seed: int, stream: int, counter: int) -> float:
