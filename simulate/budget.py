@@ -156,12 +156,14 @@ def _package(outs, d, H, H_eval, K, G):
     mean = rsum / n
     H = np.asarray(H, dtype=np.float64)[..., None]
     H_eval = np.atleast_1d(H_eval)
+    p = _hazards(theta, d)  # (..., n_iter + 1, P), once for both (as accuracy() computes them)
     with np.errstate(divide="ignore"):  # p = 0 (theta -> -inf) gives E[T] = inf, xi = 0
-        mean_T = np.mean(K / _hazards(theta, d), axis=-1)  # (..., n_iter + 1)
+        mean_T = np.mean(K / p, axis=-1)  # (..., n_iter + 1)
+    success = lambda q, h: np.mean(discrete_success_probability(q, int(h), K), axis=-1)
     if np.all(H_eval == H_eval.flat[0]):
-        acc = accuracy(theta, d, int(H_eval.flat[0]), K)
+        acc = success(p, H_eval.flat[0])
     else:
-        acc = np.stack([accuracy(theta[b], d, int(h), K) for b, h in enumerate(H_eval)])
+        acc = np.stack([success(p[b], h) for b, h in enumerate(H_eval)])
     return BudgetRun(theta=theta, accuracy=acc, mean_T=mean_T, xi=H / mean_T, grad=grad, tokens=tokens,
                      rollouts=np.full(grad.shape, n, dtype=np.int64), successes=succ, reward_mean=mean,
                      reward_var=np.maximum(rsq / n - mean**2, 0.0) * n / max(n - 1, 1),
