@@ -124,8 +124,12 @@ def theta_for_budget(xi0: float, d, H: int, K: int = 1) -> float:
 def accuracy(theta, d, H_eval: int, K: int = 1):
     """mean_x P(T_x <= H_eval) at hazards sigmoid(theta - d_x), exact; theta may be (n,)."""
     H_eval = check_int("H_eval", H_eval, low=1)
-    p = _hazards(as_real_array("theta", theta), as_real_array("d", d))
-    return np.mean(discrete_success_probability(p, H_eval, K), axis=-1)
+    return _accuracy_at(_hazards(as_real_array("theta", theta), as_real_array("d", d)), H_eval, K)
+
+
+def _accuracy_at(p, H_eval, K):
+    """mean_x P(T_x <= H_eval) at hazards p (..., P)."""
+    return np.mean(discrete_success_probability(p, int(H_eval), K), axis=-1)
 
 
 def _validate(d, H, K, G, n_iter, reward, estimator, estimator_options):
@@ -159,11 +163,10 @@ def _package(outs, d, H, H_eval, K, G):
     p = _hazards(theta, d)  # (..., n_iter + 1, P), once for both (as accuracy() computes them)
     with np.errstate(divide="ignore"):  # p = 0 (theta -> -inf) gives E[T] = inf, xi = 0
         mean_T = np.mean(K / p, axis=-1)  # (..., n_iter + 1)
-    success = lambda q, h: np.mean(discrete_success_probability(q, int(h), K), axis=-1)
     if np.all(H_eval == H_eval.flat[0]):
-        acc = success(p, H_eval.flat[0])
+        acc = _accuracy_at(p, H_eval.flat[0], K)
     else:
-        acc = np.stack([success(p[b], h) for b, h in enumerate(H_eval)])
+        acc = np.stack([_accuracy_at(p[b], h, K) for b, h in enumerate(H_eval)])
     return BudgetRun(theta=theta, accuracy=acc, mean_T=mean_T, xi=H / mean_T, grad=grad, tokens=tokens,
                      rollouts=np.full(grad.shape, n, dtype=np.int64), successes=succ, reward_mean=mean,
                      reward_var=np.maximum(rsq / n - mean**2, 0.0) * n / max(n - 1, 1),

@@ -66,6 +66,16 @@ def _sigmoid(z):
 
 
 @njit(cache=True, inline="always")
+def _stage_times(key, lp, n, tb):
+    """tb[c] = floor(ln(u_c) / lp) + 1 for the counters c < padded(n): the Geometric stage times by
+    inversion, LANES at a time (the loop shape of simulate.rng.uniforms_into, vectorised)."""
+    for b in range(padded(n) // LANES):
+        for j in range(LANES):
+            c = b * LANES + j
+            tb[c] = np.floor(ln(uniform_at(key, c)) / lp) + 1.0
+
+
+@njit(cache=True, inline="always")
 def _group(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc, tb, sums):
     """One prompt's group at iteration ``it``: r, a, sc (G,) scratch, tb (>= padded(G K),) stage-time
     scratch; ADDS its 8 sums to sums[0:8] in a fixed order (callers give each group its own zeroed
@@ -73,10 +83,7 @@ def _group(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc, tb, sum
     key = stream_key(seed, (np.int64(x) << STREAM_SHIFT) + it)
     lp = np.log1p(-p)
     graded = reward_kind != 0
-    for b in range(padded(G * K) // LANES):  # every stage time first, LANES at a time (vectorised)
-        for j in range(LANES):
-            c = b * LANES + j
-            tb[c] = np.floor(ln(uniform_at(key, c)) / lp) + 1.0
+    _stage_times(key, lp, G * K, tb)  # every stage time first (vectorised)
     tk = 0.0
     ns = 0
     s1 = 0.0
@@ -207,7 +214,7 @@ def _prompts_parallel_kernel(seed, theta0, d, H, K, G, n_iter, lr, reward_kind, 
 def _minimum_work(n_workers, seeds, theta0s, d, K, G, n_iter, tb_buf):
     """The work no exact simulator of this model can avoid, in the sweep's layout (threads claim
     runs, each serial): per group the stream key, the sigmoid and log1p of the hazard; per stage
-    the counter draw and its inversion floor(ln(u) / lp), vectorised exactly as the kernel's, into
+    the counter draw and its inversion (the kernel's own :func:`_stage_times`), into
     run b's scratch row tb_buf[b] (R, >= padded(G K)). Hazards stay at theta0 (no learning); there
     is no bookkeeping, no estimator and no update."""
     R = seeds.shape[0]
@@ -219,10 +226,6 @@ def _minimum_work(n_workers, seeds, theta0s, d, K, G, n_iter, tb_buf):
             for it in range(n_iter):
                 for x in range(d.shape[0]):
                     key = stream_key(seeds[b], (np.int64(x) << STREAM_SHIFT) + it)
-                    lp = np.log1p(-_sigmoid(theta0s[b] - d[x]))
-                    for blk in range(padded(G * K) // LANES):
-                        for j in range(LANES):
-                            c = blk * LANES + j
-                            tb[c] = np.floor(ln(uniform_at(key, c)) / lp)
+                    _stage_times(key, np.log1p(-_sigmoid(theta0s[b] - d[x])), G * K, tb)
             b = claim(counter)
     return tb_buf

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from simulate.kernel_drift import DRIFTS, _value, _values_grid, prompt_parameters, true_value
+from simulate.kernel_drift import DRIFTS, _value, _values_grid, exogenous_policy, prompt_parameters, true_value
 from simulate.rng import stream_key, uniform_at
 from simulate.schedule import claim, workers
 from simulate.weighting import _categorical, _cdf, _softmax, initial_logits
@@ -204,9 +204,7 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
             if drift == 2:
                 _softmax(z[p], pib[j])
             else:
-                v = _value(drift, a[p], b[p], w[p], sc)
-                for k in range(k_resp):
-                    pib[j, k] = v / n_corr if correct[p, k] > 0.0 else (1.0 - v) / (k_resp - n_corr)
+                exogenous_policy(_value(drift, a[p], b[p], w[p], sc), correct[p], n_corr, pib[j])
             vb[j] = 0.0
             for k in range(k_resp):
                 vb[j] += pib[j, k] * correct[p, k]

@@ -9,7 +9,7 @@ from numba import njit
 
 from theory.checks import check_choice, check_int
 
-__all__ = ["DRIFTS", "prompt_parameters", "true_value"]
+__all__ = ["DRIFTS", "prompt_parameters", "true_value", "exogenous_policy"]
 
 DRIFTS = {"logistic": 0, "lipschitz": 1, "policy": 2}
 
@@ -59,3 +59,12 @@ def _values_grid(code, a, b, w, s, out):
         for j in range(s.shape[0]):
             for p in range(a.shape[1]):
                 out[r, j, p] = _value(code, a[r, p], b[r, p], w[r, p], s[j])
+
+
+@njit(cache=True, inline="always")
+def exogenous_policy(v, correct, n_corr, out):
+    """The exogenous drifts' policy over K responses into ``out`` (K,): success probability ``v``
+    spread evenly over the ``n_corr`` correct ones (``correct`` (K,) 0/1), 1 - v over the others."""
+    k_resp = out.shape[0]
+    for k in range(k_resp):
+        out[k] = v / n_corr if correct[k] > 0.0 else (1.0 - v) / (k_resp - n_corr)

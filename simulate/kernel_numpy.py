@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from simulate.kernel import Method, draw_batch, prompt_parameters, simulate
-from simulate.kernel_drift import _sigmoid
+from simulate.kernel_drift import _sigmoid, exogenous_policy
 from simulate.weighting import _categorical, _cdf
 from simulate.rng import stream_key, uniform_at, uniform_np
 from simulate.schedule import claim, workers
@@ -76,7 +76,7 @@ def value_mse_numpy(*, n_prompts, batch_size, group_size, n_steps, reuse, bandwi
 
 
 @njit(cache=True, parallel=True)
-def _bare_work(n_workers, a, b, bsz, g, n_steps, reuse, seed, k_resp, n_corr, out):
+def _bare_work(n_workers, a, b, bsz, g, n_steps, reuse, seed, correct, n_corr, out):
     """What any exact simulator of the logistic drift must do, in the kernel's layout (threads claim
     runs): the minibatch shuffles, per batch prompt the drift's sigmoid and the CDF of its K-response
     policy, per rollout the counter draw and its inverse-CDF response. No baseline, no metric."""
@@ -84,8 +84,8 @@ def _bare_work(n_workers, a, b, bsz, g, n_steps, reuse, seed, k_resp, n_corr, ou
     counter = np.zeros(1, np.int64)
     for _ in prange(n_workers):
         perm = np.empty(n_p, np.int64)
-        pi = np.empty(k_resp)
-        cum = np.empty(k_resp)
+        pi = np.empty(correct.shape[0])
+        cum = np.empty(correct.shape[0])
         run = claim(counter)
         while run < n_runs:
             perm[:] = np.arange(n_p)
@@ -96,8 +96,7 @@ def _bare_work(n_workers, a, b, bsz, g, n_steps, reuse, seed, k_resp, n_corr, ou
                 for j in range(bsz):
                     p = perm[j]
                     v = _sigmoid(a[run, p] + b[run, p] * (i / n_steps))
-                    for k in range(k_resp):
-                        pi[k] = v / n_corr if k < n_corr else (1.0 - v) / (k_resp - n_corr)
+                    exogenous_policy(v, correct, n_corr, pi)
                     last = _cdf(pi, cum)
                     key = stream_key(seed, (run * n_steps + i - 1) * (n_p + 1) + p)
                     for k in range(g):
@@ -117,6 +116,7 @@ def bench_cases(quick: bool) -> list[BenchCase]:
     base = (Method("oracle"), Method("grpo"), Method("global")) + tuple(Method("kae", "triangular", h) for h in hs)
     par = prompt_parameters(runs, p, kw["seed"])
     sink = np.empty(runs)
+    correct = (np.arange(k_resp) < n_corr).astype(np.float64)  # the exogenous layout: the first n_corr
 
     def numba_run():
         simulate(drift="logistic", baselines=base, capacity=t * g, **kw)
@@ -125,7 +125,7 @@ def bench_cases(quick: bool) -> list[BenchCase]:
         value_mse_numpy(bandwidths=hs, **kw)
 
     def bare():
-        _bare_work(workers(runs), par["a"], par["b"], bsz, g, t, kw["reuse"], kw["seed"], k_resp, n_corr, sink)
+        _bare_work(workers(runs), par["a"], par["b"], bsz, g, t, kw["reuse"], kw["seed"], correct, n_corr, sink)
 
     return [BenchCase(name="kernel.value_mse", unit="traces", work=float(runs * t * bsz * g),
                       candidates={"numba sweep": numba_run, "numba sweep, 1 thread": lambda: with_threads(1, numba_run),

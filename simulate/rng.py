@@ -33,7 +33,7 @@ from numba import njit, types
 from numba.extending import intrinsic, overload
 
 __all__ = ["uniform", "stream_key", "uniform_at", "uniforms_into", "LANES", "padded", "normal", "exponential", "ln",
-           "uniform_np", "uniform_py", "normal_py", "exponential_py", "ln_py"]
+           "exp", "uniform_np", "uniform_py", "normal_py", "exponential_py", "ln_py", "exp_py"]
 
 LANES = 8  # draws in blocks of LANES: a fixed trip count the compiler turns into vector code
 
