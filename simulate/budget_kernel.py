@@ -54,6 +54,7 @@ from simulate.schedule import claim
 from theory.estimators import advantage_row, keep_row
 
 STREAM_SHIFT = 32
+BLOCK = 8  # prompts per block of _run
 N_SUMS = 8  # per group: gradient contribution, tokens, successes, sum r, sum r^2, mixed, any, kept
 
 
@@ -76,18 +77,32 @@ def _stage_times(key, lp, n, tb):
 
 
 @njit(cache=True, inline="always")
+def _draw(seed, it, x, lp, n, tb):
+    """Prompt x's n = G K stage times at iteration ``it`` (log1p(-p) = lp) into tb."""
+    _stage_times(stream_key(seed, (np.int64(x) << STREAM_SHIFT) + it), lp, n, tb)
+
+
+@njit(cache=True, inline="always")
 def _group(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc, tb, sums):
     """One prompt's group at iteration ``it``: r, a, sc (G,) scratch, tb (>= padded(G K),) stage-time
     scratch; ADDS its 8 sums to sums[0:8] in a fixed order (callers give each group its own zeroed
     slot or sum groups in prompt order)."""
-    key = stream_key(seed, (np.int64(x) << STREAM_SHIFT) + it)
-    lp = np.log1p(-p)
-    graded = reward_kind != 0
-    _stage_times(key, lp, G * K, tb)  # every stage time first (vectorised)
+    _draw(seed, it, x, np.log1p(-p), G * K, tb)  # every stage time first (vectorised)
+    _tally(p, H, K, G, reward_kind != 0, r, sc, tb, sums)
+    _update(code, params, G, r, a, sc, sums)
+
+
+@njit(cache=True, inline="always")
+def _tally(p, H, K, G, graded, r, sc, tb, sums):
+    """The bookkeeping of one group whose stage times are in tb: rewards r and scores sc (G,); ADDS
+    sums[1:7]. ``graded`` (reward_kind != 0) is a literal where it is called in a hot loop, so the
+    compiler drops the graded reward's division from the binary copy."""
     tk = 0.0
     ns = 0
     s1 = 0.0
     s2 = 0.0
+    rlo = np.inf
+    rhi = -np.inf
     for i in range(G):  # branch-free bookkeeping (selects)
         t = tb[i * K]
         s = 1.0 if t <= H else 0.0
@@ -103,23 +118,29 @@ def _group(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc, tb, sum
         r[i] = rv
         s1 += rv
         s2 += rv * rv
+        rlo = min(rlo, rv)
+        rhi = max(rhi, rv)
         sc[i] = s - n * p  # score of the truncated likelihood
-    mixed = False
-    for i in range(1, G):
-        mixed |= r[i] != r[0]
-    advantage_row(code, r, params, a)  # THE registry estimator
-    kp = keep_row(code, r)
-    c = 0.0
-    if kp:
-        for i in range(G):
-            c += a[i] * sc[i]
-    sums[0] += c
+    mixed = rlo != rhi  # some r_i differs from r_0 (every r_i is finite)
     sums[1] += tk
     sums[2] += ns
     sums[3] += s1
     sums[4] += s2
     sums[5] += 1.0 if mixed else 0.0
     sums[6] += 1.0 if ns > 0 else 0.0
+
+
+@njit(cache=True, inline="always")
+def _update(code, params, G, r, a, sc, sums):
+    """THE registry estimator on the group's rewards r, and its gradient contribution sum_i a_i sc_i;
+    ADDS sums[0] and sums[7] (kept)."""
+    advantage_row(code, r, params, a)
+    kp = keep_row(code, r)
+    c = 0.0
+    if kp:
+        for i in range(G):
+            c += a[i] * sc[i]
+    sums[0] += c
     sums[7] += 1.0 if kp else 0.0
 
 
@@ -143,8 +164,10 @@ def _record(it, P, G, theta, lr, sums, theta_out, grad_out, tokens_out, succ_out
 
 @njit(cache=True)
 def scratch(G, K):
-    """One run's scratch for :func:`_run`: r, a, sc (G,), stage times tb (padded(G K),), sums (8,)."""
-    return np.empty(G), np.empty(G), np.empty(G), np.empty(padded(G * K)), np.empty(N_SUMS)
+    """One run's scratch for :func:`_run`, a row per prompt of a block: r, a, sc (BLOCK, G), stage
+    times tb (BLOCK, padded(G K)), hazards ps (BLOCK,), sums (8,)."""
+    return (np.empty((BLOCK, G)), np.empty((BLOCK, G)), np.empty((BLOCK, G)),
+            np.empty((BLOCK, padded(G * K))), np.empty(BLOCK), np.empty(N_SUMS))
 
 
 # _nrt=False: compiled without Numba's reference counting. _run allocates nothing (its caller owns
@@ -153,16 +176,30 @@ def scratch(G, K):
 # rollout at K = 1, 18.7 -> 17.2 at K = 4, same bits (1 thread, development machine).
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _run(seed, theta0, d, H, K, G, n_iter, lr, reward_kind, code, params, theta_out, grad_out,
-         tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out, kept_out, r, a, sc, tb, sums):
+         tokens_out, succ_out, rsum_out, rsq_out, mixed_out, anys_out, kept_out, r, a, sc, tb, ps, sums):
     """One run, serial: iterations, prompts and rollouts in order (the reference summation order);
-    r, a, sc, tb, sums: :func:`scratch`."""
+    r, a, sc, tb, ps, sums: :func:`scratch`. Prompts go in blocks of BLOCK: first every group's
+    stage times, then every group's bookkeeping, in prompt order (same numbers as one group at a
+    time; the blocks' independent groups give the processor work to overlap)."""
     P = d.shape[0]
     theta = theta0
     theta_out[0] = theta
     for it in range(n_iter):
         sums[:] = 0.0
-        for x in range(P):
-            _group(seed, it, x, _sigmoid(theta - d[x]), H, K, G, reward_kind, code, params, r, a, sc, tb, sums)
+        for xb in range((P + BLOCK - 1) // BLOCK):
+            nb = min(BLOCK, P - xb * BLOCK)
+            for j in range(nb):
+                p = _sigmoid(theta - d[xb * BLOCK + j])
+                ps[j] = p
+                _draw(seed, it, xb * BLOCK + j, np.log1p(-p), G * K, tb[j])
+            if reward_kind != 0:
+                for j in range(nb):
+                    _tally(ps[j], H, K, G, True, r[j], sc[j], tb[j], sums)
+            else:
+                for j in range(nb):
+                    _tally(ps[j], H, K, G, False, r[j], sc[j], tb[j], sums)
+            for j in range(nb):
+                _update(code, params, G, r[j], a[j], sc[j], sums)
         theta = _record(it, P, G, theta, lr, sums, theta_out, grad_out, tokens_out, succ_out, rsum_out,
                         rsq_out, mixed_out, anys_out, kept_out)
 
@@ -175,12 +212,12 @@ def _sweep_kernel(n_workers, seeds, theta0s, d, Hs, K, G, n_iter, lrs, reward_ki
     R = seeds.shape[0]
     counter = np.zeros(1, np.int64)
     for _ in prange(n_workers):
-        r, a, sc, tb, sums = scratch(G, K)  # the worker's, reused by each run it claims
+        r, a, sc, tb, ps, sums = scratch(G, K)  # the worker's, reused by each run it claims
         b = claim(counter)
         while b < R:
             _run(seeds[b], theta0s[b], d, Hs[b], K, G, n_iter, lrs[b], reward_kind, code, params,
                  theta_out[b], grad_out[b], tokens_out[b], succ_out[b], rsum_out[b], rsq_out[b],
-                 mixed_out[b], anys_out[b], kept_out[b], r, a, sc, tb, sums)
+                 mixed_out[b], anys_out[b], kept_out[b], r, a, sc, tb, ps, sums)
             b = claim(counter)
 
 
@@ -216,16 +253,23 @@ def _minimum_work(n_workers, seeds, theta0s, d, K, G, n_iter, tb_buf):
     runs, each serial): per group the stream key, the sigmoid and log1p of the hazard; per stage
     the counter draw and its inversion (the kernel's own :func:`_stage_times`), into
     run b's scratch row tb_buf[b] (R, >= padded(G K)). Hazards stay at theta0 (no learning); there
-    is no bookkeeping, no estimator and no update."""
+    is no bookkeeping, no estimator and no update. Like :func:`_run` it takes prompts in blocks,
+    hazards first: a block's scalar libm calls back to back, then its vectorised draws, is faster
+    than alternating the two per prompt (K = 1, 1 thread: 5.65 -> 4.59 ns per rollout)."""
     R = seeds.shape[0]
+    P = d.shape[0]
     counter = np.zeros(1, np.int64)
     for _ in prange(n_workers):
+        lps = np.empty(BLOCK)
         b = claim(counter)
         while b < R:
             tb = tb_buf[b]
             for it in range(n_iter):
-                for x in range(d.shape[0]):
-                    key = stream_key(seeds[b], (np.int64(x) << STREAM_SHIFT) + it)
-                    _stage_times(key, np.log1p(-_sigmoid(theta0s[b] - d[x])), G * K, tb)
+                for xb in range((P + BLOCK - 1) // BLOCK):
+                    nb = min(BLOCK, P - xb * BLOCK)
+                    for j in range(nb):
+                        lps[j] = np.log1p(-_sigmoid(theta0s[b] - d[xb * BLOCK + j]))
+                    for j in range(nb):
+                        _draw(seeds[b], it, xb * BLOCK + j, lps[j], G * K, tb)
             b = claim(counter)
     return tb_buf

@@ -119,10 +119,8 @@ def _mean_constant(r):
         mean += r[i]
     mean /= g
     constant = True
-    for i in range(1, g):
-        if r[i] != r[0]:
-            constant = False
-            break
+    for i in range(1, g):  # no early exit: a branch-free (vectorisable) pass
+        constant &= r[i] == r[0]
     return mean, constant
 
 
@@ -160,17 +158,13 @@ def _builtin_row(code, r, params, out):
             for i in range(g):
                 out[i] = 0.0 if constant else scale * (r[i] - mean)
             return
-        if constant:
-            for i in range(g):
-                out[i] = 0.0
-            return
-        ss = 0.0
+        ss = 0.0  # a constant group's advantages are zeros: selected, not branched to
         for i in range(g):
             ss += (r[i] - mean) * (r[i] - mean)
         sd = np.sqrt(ss / (g - params[P_DDOF]))
-        denom = max(sd, params[P_STD_FLOOR]) + params[P_EPS]
+        denom = 1.0 if constant else max(sd, params[P_STD_FLOOR]) + params[P_EPS]
         for i in range(g):
-            out[i] = (r[i] - mean) / denom
+            out[i] = 0.0 if constant else (r[i] - mean) / denom
         return
     _weight_family(_builtin_weight(code, mean, params), r, mean, out)  # raises for unknown codes
 
