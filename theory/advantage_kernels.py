@@ -158,13 +158,17 @@ def _builtin_row(code, r, params, out):
             for i in range(g):
                 out[i] = 0.0 if constant else scale * (r[i] - mean)
             return
-        ss = 0.0  # a constant group's advantages are zeros: selected, not branched to
+        if constant:
+            for i in range(g):
+                out[i] = 0.0
+            return
+        ss = 0.0
         for i in range(g):
             ss += (r[i] - mean) * (r[i] - mean)
         sd = np.sqrt(ss / (g - params[P_DDOF]))
-        denom = 1.0 if constant else max(sd, params[P_STD_FLOOR]) + params[P_EPS]
+        denom = max(sd, params[P_STD_FLOOR]) + params[P_EPS]
         for i in range(g):
-            out[i] = 0.0 if constant else (r[i] - mean) / denom
+            out[i] = (r[i] - mean) / denom
         return
     _weight_family(_builtin_weight(code, mean, params), r, mean, out)  # raises for unknown codes
 
