@@ -7,20 +7,30 @@ every figure calls; a single large run may instead split each iteration's prompt
 the serial run bit for bit: every draw is a pure function of (seed, prompt, iteration, rollout,
 stage) (simulate.rng) and every sum runs in prompt order.
 
-The group step (:func:`_group`, inlined at the Numba IR level with the registry's estimator, so no
-array crosses a call inside the hot loop):
+The group step, inlined at the Numba IR level with the registry's estimator, so no array crosses a
+call inside the hot loop (:func:`_group` for one prompt; :func:`_run` takes the same steps for a
+block of BLOCK = 8 prompts, each step for every prompt of the block before the next step):
 
 1. p = sigmoid(theta - d_x), lp = log1p(-p), key = stream_key(seed, (x << 32) + it).
-2. Draws first: stage k of rollout i is Geometric(p) on {1, 2, ...} by inversion,
+2. Draws first (:func:`_draw`): stage k of rollout i is Geometric(p) on {1, 2, ...} by inversion,
    T_stage = floor(ln(u) / lp) + 1 with u = uniform_at(key, i K + k) and ``ln`` simulate.rng's
    portable log. All G K stage times are drawn in blocks of LANES = 8 with a fixed trip count, a loop
    the compiler turns into 8-wide vector code (draw, log, divide, floor; the loop shape of
    simulate.rng.uniforms_into); the last block's extra lanes are drawn and ignored.
-3. Branch-free bookkeeping (selects): T = sum of the K stage times, n = min(T, H), solved = T <= H,
-   stages within H s = #{k: T_1 + ... + T_k <= H} (a stage past H counts nothing, so no stage
-   needs an early stop), r = solved * reward(T) (the graded reward is computed for every rollout
-   and selected, not branched to), score = s - n p, the sums in the same pass; then THE registry
-   estimator on the group's rewards, inlined (``inline="always"`` in theory.advantage_kernels).
+3. Branch-free bookkeeping (:func:`_tally`, selects): T = sum of the K stage times, n = min(T, H),
+   solved = T <= H, stages within H s = #{k: T_1 + ... + T_k <= H} (a stage past H counts nothing,
+   so no stage needs an early stop), r = solved * reward(T), score = s - n p, the sums and the
+   rewards' min and max (a group is mixed iff they differ) in the same pass. The graded reward's
+   division exists only in the graded copy: ``graded`` is a literal at the hot call site.
+4. THE registry estimator on the group's rewards (:func:`_update`; ``inline="always"`` in
+   theory.advantage_kernels) and the gradient contribution sum_i A_i score_i.
+
+Why blocks. Each group's steps 1, 3 and 4 are short dependency chains (libm's exp and log1p; ordered
+sums; the estimator's mean, variance, square root and division), and one group at a time left the
+processor waiting on them. In a block the groups are independent, so their chains overlap, and each
+sum still runs in prompt order (same bits). K = 1, 1 thread, interleaved A/B against the one-group
+form: 10.6-10.9 -> 8.4-8.8 ns per rollout in the quiet rounds; the floor's blocked form is faster
+too (below), and it is the one the benchmark times.
 
 The log. Until this version step 2 called libm's ``log``: scalar calls, 4.05 ns each against 1.05 ns
 for the vectorised ``ln`` (development machine, a long loop). The uniforms are unchanged, and ``ln``
@@ -35,8 +45,15 @@ Measured and rejected: skipping the first stage's log for draws that certainly o
 kernel ~20% slower at xi = 0.3, 1.5 and 4 on the development machine (a log costs less than a
 mispredicted branch there). Splitting the bookkeeping into a vectorisable per-rollout pass and an
 ordered sums pass changed nothing measurable (K = 1: 13.6 vs 14.2 ns per rollout, 1 thread), nor
-did a select in place of grpo's early return for constant groups (10.7 vs 10.9), nor a group size
-known at compile time (10.5 vs 10.8; interleaved A/B runs, 1 thread).
+did a select in place of grpo's early return for constant groups (10.7 vs 10.9, and again with
+blocks; it made weighting's dynamics 13 -> 20 ns per response), nor a group size known at compile
+time (10.5 vs 10.8; interleaved A/B runs, 1 thread). With blocks: a separate pass for the gradient
+products after the block's estimators (8.6 -> 9.2, worse); a prompt per vector lane (stage times
+drawn lane-wise, bookkeeping and products vertical, the estimator per prompt on transposed rows)
+made the floor faster (3.9 ns) but the kernel slower (12.4 ns): with a constant lane count LLVM
+unrolls the lane loops and does not vectorise them (their loads and stores may alias); with a
+run-time count it vectorises behind alias checks, but every small loop then round-trips its lane
+state through memory, and the mismatched store and load widths stall store forwarding (profile).
 
 Arithmetic follows IEEE 754 (``error_model="numpy"``, as in any ``prange`` body): at p = 0
 (theta - d_x below about -745) lp = -0.0 and T = inf, a rollout that never succeeds.
@@ -255,7 +272,8 @@ def _minimum_work(n_workers, seeds, theta0s, d, K, G, n_iter, tb_buf):
     run b's scratch row tb_buf[b] (R, >= padded(G K)). Hazards stay at theta0 (no learning); there
     is no bookkeeping, no estimator and no update. Like :func:`_run` it takes prompts in blocks,
     hazards first: a block's scalar libm calls back to back, then its vectorised draws, is faster
-    than alternating the two per prompt (K = 1, 1 thread: 5.65 -> 4.59 ns per rollout)."""
+    than alternating the two per prompt (1 thread, both forms timed alternately in one process: 1.11-1.17x
+    faster at K = 1, 1.02-1.06x at K = 4), so it is the floor's form too."""
     R = seeds.shape[0]
     P = d.shape[0]
     counter = np.zeros(1, np.int64)
