@@ -86,6 +86,22 @@ def test_kernel_equals_plain_python_oracle(K, G, reward, estimator, opts):
     np.testing.assert_array_equal(run.kept_groups, ref["kept"])
 
 
+@pytest.mark.parametrize("K,G,reward,estimator", [(1, 8, "binary", "grpo"), (2, 3, "graded", "dapo")])
+def test_kernel_equals_oracle_across_prompt_blocks(K, G, reward, estimator):
+    """_run takes prompts in blocks of BLOCK (each step for the whole block, then the next step): two
+    full blocks and a partial one give the oracle's numbers, one prompt at a time, exactly."""
+    from simulate.budget_kernel import BLOCK
+
+    d = S.difficulty_population(2 * BLOCK + 3, 0.6)
+    kw = dict(d=d, theta0=S.theta_for_budget(1.0, d, 25, K), H=25, K=K, G=G, n_iter=3, lr=0.5,
+              estimator=estimator, reward=reward, seed=2)
+    run = S.simulate_policy_gradient(**kw, parallel=False)
+    ref = oracle(list(d), kw["theta0"], 25, K, G, 3, 0.5, estimator, reward, 2)
+    for field, key in (("theta", "theta"), ("grad", "grad"), ("tokens", "tokens"), ("successes", "successes"),
+                       ("mixed_groups", "mixed"), ("kept_groups", "kept")):
+        np.testing.assert_array_equal(getattr(run, field), ref[key])
+
+
 @pytest.mark.parametrize("K", [1, 2])
 @pytest.mark.parametrize("parallel", [True, False])
 def test_edge_hazards_zero_and_one(K, parallel):
