@@ -136,9 +136,12 @@ def _baseline(kind, kcode, bw, decay, r, step, it, zz, start, n, gm, v, rloo_par
         out[k] = r[k] - tmp[k]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _grad(adv, ys, pi, out):
-    """g_hat = (1/G) sum_g adv_g (e_{y_g} - pi) into ``out`` (K,)."""
+    """g_hat = (1/G) sum_g adv_g (e_{y_g} - pi) into ``out`` (K,). Inlined: called 6 times per batch
+    prompt and iteration, a call with its ~30 exploded array words cost ~10% of the bench sweep
+    (1 thread, interleaved A/B, median of 3 rounds: 145 -> 129 ns per trace; cold compile 14.7 -> 15.3 s).
+    Inlining :func:`_baseline` as well gained no more and cost 5 s of cold compile."""
     g = adv.shape[0]
     tot = 0.0
     for k in range(out.shape[0]):
