@@ -115,7 +115,7 @@ def draw(data, axes):
         ex = np.asarray(data["exact"][str(K)])
         axes[0].plot(ex, color=c, lw=2, ls="--", label=f"K={K} exact recursion")
         i = np.arange(ex.size)
-        axes[0].plot(i, 1 + i / (2 * K), color=c, ls=":", label=f"1 + i/(2K)")
+        axes[0].plot(i, 1 + i / (2 * K), color=c, ls=":", label="1 + i/(2K)")
         for x in data["pg"][str(K)]:
             axes[1].plot(x, color=c, alpha=0.5, lw=0.8)
         axes[1].plot([], [], color=c, label=f"K={K}")

@@ -8,6 +8,5 @@ chain" (P(correct chain) >= 0.9).
 
 from __future__ import annotations
 
-from theory.stats import wilson_ci as wilson  # noqa: F401 (re-exported for the E figures)
 
 ESTIMATOR, G, LR, EPS = "dr_grpo", 8, 0.5, 0.1

@@ -9,7 +9,6 @@ Run: ``rlvr-lab reproduce --only kernel_bandwidth``.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import figures.kernel_value_mse as value_fig

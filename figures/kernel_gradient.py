@@ -12,7 +12,6 @@ Run: ``rlvr-lab reproduce --only kernel_gradient``.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import figures.kernel_value_mse as value_fig

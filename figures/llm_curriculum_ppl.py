@@ -16,7 +16,6 @@ rollouts (paper D: passrate@16); PPL over the problem text inside the chat templ
 
 from __future__ import annotations
 
-import numpy as np
 
 from figures.base import Figure, Layout
 from figures.llm_inputs import placeholder, provenance

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from figures.base import Figure, Layout
-from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict, judge
+from theory.claims import INCONCLUSIVE, Claim, Verdict, judge
 from theory.stats import wilson_ci
 
 PATTERN = "train_curriculum_*.json"

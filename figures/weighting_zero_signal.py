@@ -22,7 +22,7 @@ import numpy as np
 from figures.base import Figure, Layout, Unit
 from simulate.weighting import simulate
 from theory.claims import NOT_SUPPORTED, SUPPORTED, Claim, Verdict
-from theory.estimators import ESTIMATORS, FamilyView, effective_weight
+from theory.estimators import FamilyView, effective_weight
 from theory.weighting import WEIGHTINGS, budget_scale
 
 

@@ -1,7 +1,6 @@
 """Paper D in the trainer (tiny model): perplexity selection, the schedule window, entropy weights
 composed with every registry estimator, resume, validation."""
 
-import json
 from types import SimpleNamespace
 
 import numpy as np

@@ -169,7 +169,7 @@ def test_kae_state_survives_save_and_resume(tmp_path):
     kw = dict(estimator="kae", estimator_options={"bandwidth": 1.0}, prompt_id_column="pid", max_steps=3,
               dataset=ds)
     full = run(rt.GRPOTrainer, trl.GRPOConfig, tmp_path / "full", make_reward(), **kw)
-    part = run(rt.GRPOTrainer, trl.GRPOConfig, tmp_path / "part", make_reward(), save_strategy="steps",
+    run(rt.GRPOTrainer, trl.GRPOConfig, tmp_path / "part", make_reward(), save_strategy="steps",
                save_steps=2, **kw)
     ck = tmp_path / "part" / "checkpoint-2"
     doc = json.loads((ck / rt.STATE_FILE).read_text())

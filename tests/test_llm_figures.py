@@ -2,7 +2,6 @@
 synthetic files with a known answer give the expected verdicts."""
 
 import json
-import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
