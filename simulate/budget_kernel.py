@@ -120,11 +120,12 @@ def _tally(p, H, K, G, graded, r, sc, tb, sums):
     s2 = 0.0
     rlo = np.inf
     rhi = -np.inf
+    ku = np.uint64(K)  # unsigned indices: no negative-index wraparound per load
     for i in range(G):  # branch-free bookkeeping (selects)
-        t = tb[i * K]
+        t = tb[np.uint64(i) * ku]
         s = 1.0 if t <= H else 0.0
         for k in range(1, K):  # stages past H count nothing, so no early stop is needed
-            t += tb[i * K + k]
+            t += tb[np.uint64(i) * ku + np.uint64(k)]
             s += 1.0 if t <= H else 0.0
         solved = t <= H
         n = min(t, H)
