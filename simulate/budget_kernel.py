@@ -48,7 +48,8 @@ ordered sums pass changed nothing measurable (K = 1: 13.6 vs 14.2 ns per rollout
 did a select in place of grpo's early return for constant groups (10.7 vs 10.9, and again with
 blocks; it made weighting's dynamics 13 -> 20 ns per response), nor a group size known at compile
 time (10.5 vs 10.8; interleaved A/B runs, 1 thread). With blocks: a separate pass for the gradient
-products after the block's estimators (8.6 -> 9.2, worse); a prompt per vector lane (stage times
+products after the block's estimators (8.6 -> 9.2, worse), or each group's products one group
+behind its estimator (8.0-8.5 vs 7.8-9.0, no change); a prompt per vector lane (stage times
 drawn lane-wise, bookkeeping and products vertical, the estimator per prompt on transposed rows)
 made the floor faster (3.9 ns) but the kernel slower (12.4 ns): with a constant lane count LLVM
 unrolls the lane loops and does not vectorise them (their loads and stores may alias); with a
