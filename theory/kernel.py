@@ -72,8 +72,12 @@ def kae_row(r, step, h_iter, h_reward, n_hist, bandwidth, kernel_code, decay, ou
     num = 0.0
     den = 0.0
     scale = step * bandwidth
+    prev = np.nan  # the iteration whose weight k holds (NaN: none yet; NaN != anything)
+    k = 0.0
     for j in range(n_hist):
-        k = _kernel(kernel_code, (step - h_iter[j]) / scale, decay)
+        if h_iter[j] != prev:  # entries come G at a time per iteration: one weight per iteration
+            prev = h_iter[j]
+            k = _kernel(kernel_code, (step - prev) / scale, decay)
         num += k * h_reward[j]
         den += k
     g = r.shape[0]
