@@ -46,6 +46,7 @@ import numpy as np
 from figures.base import Figure, Layout
 from figures.llm_inputs import placeholder, provenance
 from theory.claims import INCONCLUSIVE, NOT_SUPPORTED, SUPPORTED, Claim, Verdict
+from theory.stats import conditional_ratio
 
 PATTERN = "v2/train_multistep*.json"
 BOOT, BOOT_SEED, MAX_UNDEFINED = 2000, 0, 0.05
@@ -73,14 +74,9 @@ CLAIMS = (
 
 
 def _ratio(checks, final) -> float:
-    """r = q+/q- over pooled rollouts: nan when undefined, inf when q- = 0 < q+."""
-    on, off = checks, ~checks
-    if on.sum() == 0 or off.sum() == 0:
-        return np.nan
-    qp, qm = (final & on).sum() / on.sum(), (final & off).sum() / off.sum()
-    if qp == 0 and qm == 0:
-        return np.nan
-    return np.inf if qm == 0 else float(qp / qm)
+    """r = q+/q- over pooled rollouts (theory.stats.conditional_ratio): nan when undefined."""
+    r = conditional_ratio(checks, final)[2]
+    return np.nan if r is None else r
 
 
 def ratio_bootstrap(checks, final, *, n_boot: int = BOOT, seed: int = BOOT_SEED) -> dict:
@@ -92,10 +88,9 @@ def ratio_bootstrap(checks, final, *, n_boot: int = BOOT, seed: int = BOOT_SEED)
     undefined = float(np.isnan(boot).mean())
     lo, hi = (np.quantile(boot[~np.isnan(boot)], [0.025, 0.975], method="inverted_cdf").tolist() if undefined <= MAX_UNDEFINED
               else (None, None))
-    return {"r": _ratio(checks, final), "ci95": [lo, hi], "undefined_fraction": undefined,
-            "q_plus": float((final & checks).sum() / checks.sum()) if checks.any() else None,
-            "q_minus": float((final & ~checks).sum() / (~checks).sum()) if (~checks).any() else None,
-            "step_correct": int(checks.sum()), "rollouts": int(checks.size)}
+    q_plus, q_minus, r = conditional_ratio(checks, final)
+    return {"r": np.nan if r is None else r, "ci95": [lo, hi], "undefined_fraction": undefined,
+            "q_plus": q_plus, "q_minus": q_minus, "step_correct": int(checks.sum()), "rollouts": int(checks.size)}
 
 
 def _paired(before, after) -> dict:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.stats import wilson_ci
+from theory.stats import conditional_ratio, wilson_ci
 
 __all__ = ["composition_summary"]
 
@@ -54,11 +54,10 @@ def composition_summary(checks, final) -> dict:
     for s in range(c.shape[1]):
         on, off = c[:, s], ~c[:, s]
         plus, minus = _frac(int((f & on).sum()), int(on.sum())), _frac(int((f & off).sum()), int(off.sum()))
-        qp, qm = plus["value"], minus["value"]
-        if qp is None or qm is None or (qp == 0 and qm == 0):
-            ratio, ratio_ci = None, None
+        qp, qm, ratio = conditional_ratio(on, f)  # the one rule for q+, q- and r (theory.stats)
+        if ratio is None:
+            ratio_ci = None
         else:
-            ratio = float("inf") if qm == 0 else qp / qm
             lo = plus["ci95"][0] / minus["ci95"][1]
             hi = float("inf") if minus["ci95"][0] == 0 else plus["ci95"][1] / minus["ci95"][0]
             ratio_ci = [lo, hi]
