@@ -1,7 +1,7 @@
 """The trackio mirror of a run directory (rlvr_lab.integrations.tracking): each step's numeric fields
 logged once at its training step, across repeated calls, the trainer's resume truncation, Ctrl-C and
-follow mode; bad input refused before anything is logged. A fake tracker (always) and the real
-trackio, offline in tmp_path (skipped when trackio is absent)."""
+follow mode. A fake tracker (always) and the real trackio, offline in tmp_path (skipped when trackio
+is absent). Refusals of bad input: tests/test_integrations_tracking_refusals.py."""
 
 import json
 import os
@@ -15,95 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from rlvr_lab.cli import main
 from rlvr_lab.integrations import tracking as tr
-
-CONFIG = {"model": "tiny", "task": "arithmetic", "estimator": "grpo", "seed": 3, "steps": 3, "lr": 0.01,
-          "task_options": {"digits": 1}, "command": "rlvr-lab llm train ...", "out_dir": "runs/x"}
-
-
-class FakeTracker:
-    """Records every call; ``existing`` plays the tracker's runs that already hold logged steps."""
-
-    name = "fake"
-
-    def __init__(self, existing=None, fail_at=None, fail_at_exc=None, on_log=None):
-        self.calls, self.existing, self.on_log = [], existing or {}, on_log
-        self.fail_at, self.fail_at_exc = fail_at, fail_at_exc  # raise fail_at_exc at the fail_at-th log call
-
-    def init(self, *, project, name, config, resume):
-        self.calls.append(("init", project, name, config, resume))
-
-    def log(self, metrics, *, step):
-        n = len(self.logged())
-        if self.fail_at is not None and n == self.fail_at:
-            raise self.fail_at_exc
-        self.calls.append(("log", step, dict(metrics)))
-        if self.on_log is not None:
-            self.on_log(n, step)
-
-    def finish(self):
-        self.calls.append(("finish",))
-
-    def last_step(self, project, name):
-        return self.existing.get((project, name))
-
-    def logged(self):
-        return [(c[1], c[2]) for c in self.calls if c[0] == "log"]
-
-
-def _log_line(k, t=1.0):
-    """A log.jsonl record shaped like llm_backend.trainer's (``t``: its timing, which a resume changes)."""
-    return {"step": k, "prompt_ids": [0, 2], "reward_mean": k / 8, "rho_hat": [0.5, k / 8], "kept_groups": 2,
-            "nonzero_adv_fraction": 0.5, "all_fail_groups": 0, "mean_entropy": 1.5, "mean_length": 7.0,
-            "tokens": 28 + k, "dtype": "float32", "seconds": t, "phase_seconds": {"sampling": t / 2, "optimizer": t / 4},
-            "loss": -0.125 * k, "grad_norm": 2.0, "kl": 0.0, "backward": k % 2 == 1,
-            "selection": {"rho": 0.25, "candidates": [1, 2], "window": None}}
-
-
-def _want_log(k, t=1.0):
-    """The metrics that line must give, written out by hand (not through scalar_metrics)."""
-    return {"reward_mean": k / 8, "kept_groups": 2, "nonzero_adv_fraction": 0.5, "all_fail_groups": 0,
-            "mean_entropy": 1.5, "mean_length": 7.0, "tokens": 28 + k, "seconds": t,
-            "phase_seconds/sampling": t / 2, "phase_seconds/optimizer": t / 4, "loss": -0.125 * k, "grad_norm": 2.0,
-            "kl": 0.0, "backward": int(k % 2 == 1), "selection/rho": 0.25}
-
-
-def _eval_line(k):
-    return {"step": k, "horizon": 4, "reward_mean": 0.25 + k / 16, "rewards": [[0.0, 1.0]], "tokens": 9, "seconds": 0.5}
-
-
-def _want_eval(k):
-    return {"eval/horizon": 4, "eval/reward_mean": 0.25 + k / 16, "eval/tokens": 9, "eval/seconds": 0.5}
-
-
-def _write(path: Path, recs, mode="w"):
-    with path.open(mode) as f:
-        f.write("".join(json.dumps(r) + "\n" for r in recs))
-
-
-def _replace(path: Path, recs):
-    """The trainer's truncation: an atomic replace (a new inode)."""
-    tmp = path.with_name(path.name + ".tmp")
-    _write(tmp, recs)
-    os.replace(tmp, path)
-
-
-def _run(tmp_path, steps=(1, 2, 3), evals=(0, 3), config=CONFIG, name="run"):
-    d = tmp_path / name
-    d.mkdir()
-    if config is not None:
-        (d / "config.json").write_text(json.dumps(config))
-    _write(d / "log.jsonl", [_log_line(k) for k in steps])
-    if evals is not None:
-        _write(d / "eval.jsonl", [_eval_line(k) for k in evals])
-    return d
-
-
-def _summary(d, steps_done, steps, interrupted=False):
-    tmp = d / "summary.json.tmp"
-    tmp.write_text(json.dumps({"steps_done": steps_done, "interrupted": interrupted, "config": {"steps": steps}}))
-    os.replace(tmp, d / "summary.json")
+from tests.tracking_fakes import (CONFIG, FakeTracker, _eval_line, _log_line, _replace, _run, _summary, _want_eval,
+                                  _want_log, _write)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,133 +207,6 @@ def test_follow_waits_for_the_first_step_when_only_config_is_there(tmp_path):
     finally:
         th.join()
     assert fake.logged() == [(1, _want_log(1))]
-
-
-# ---------------------------------------------------------------------------------------------
-# Refusals: bad input, another run, another mirror
-# ---------------------------------------------------------------------------------------------
-def _no_log(tmp_path):
-    d = tmp_path / "empty"
-    d.mkdir()
-    return d
-
-
-BAD = [
-    (lambda p: p / "missing", {}, "run_dir must be an existing run directory"),
-    (_no_log, {}, "has no log.jsonl"),
-    (_no_log, {"follow": True}, "has no log.jsonl"),  # follow needs at least config.json
-    (lambda p: _run(p), {"project": ""}, "project must be a non-empty"),
-    (lambda p: _run(p), {"project": "  "}, "project must be a non-empty"),
-    (lambda p: _run(p), {"name": ""}, "name must be a non-empty"),
-    (lambda p: _run(p), {"poll_s": 0}, "poll_s must be a finite real number > 0"),
-    (lambda p: _run(p), {"poll_s": float("nan")}, "poll_s must be a finite real number"),
-]
-
-
-@pytest.mark.parametrize("make,kw,msg", BAD)
-def test_bad_input_is_refused_before_anything_is_logged(tmp_path, make, kw, msg):
-    d = make(tmp_path)
-    fake = FakeTracker()
-    with pytest.raises(ValueError, match=msg):
-        tr.mirror_run(d, **{"project": "p", "tracker": fake, **kw})
-    assert fake.calls == [] and not (d / tr.SIDECAR).exists()
-
-
-def test_a_line_that_is_not_a_training_record_is_refused(tmp_path):
-    d = _run(tmp_path)
-    _write(d / "log.jsonl", [{"no_step": 1}], mode="a")
-    fake = FakeTracker()
-    with pytest.raises(ValueError, match="line 4 is not a JSON record with an integer 'step'"):
-        tr.mirror_run(d, project="p", tracker=fake)
-    assert fake.calls == []
-
-
-def test_a_tracker_without_the_protocol_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="missing: log, finish"):
-        tr.mirror_run(_run(tmp_path), project="p", tracker=type("T", (), {"init": lambda self, **kw: None})())
-
-
-def test_another_run_in_the_same_directory_is_refused(tmp_path):
-    d = _run(tmp_path)
-    tr.mirror_run(d, project="p", tracker=FakeTracker())
-    (d / "config.json").write_text(json.dumps({**CONFIG, "lr": 0.02}))  # a fresh run with another lr
-    _write(d / "log.jsonl", [_log_line(4)], mode="a")
-    fake = FakeTracker()
-    with pytest.raises(ValueError, match="holds another run than the one mirrored to fake:p/run"):
-        tr.mirror_run(d, project="p", tracker=fake)
-    assert fake.calls == []
-    tr.mirror_run(d, project="p", name="run-lr2", tracker=fake)  # under another name it is a new run
-    assert [s for s, _ in fake.logged()] == [0, 1, 2, 3, 3, 4]
-
-
-def test_a_tracker_run_the_sidecar_does_not_know_is_refused(tmp_path):
-    d = _run(tmp_path)  # e.g. another directory called `run` was mirrored to project p before
-    fake = FakeTracker(existing={("p", "run"): 7})
-    with pytest.raises(ValueError, match="already has logged steps \\(up to 7\\).*--name"):
-        tr.mirror_run(d, project="p", tracker=fake)
-    assert fake.calls == []
-
-
-def test_a_tracker_run_that_cannot_be_resumed_is_an_error_naming_it(tmp_path):
-    d = _run(tmp_path)
-    tr.mirror_run(d, project="p", tracker=FakeTracker())
-    _write(d / "log.jsonl", [_log_line(4)], mode="a")
-    before = (d / tr.SIDECAR).read_text()
-
-    class Gone(FakeTracker):  # the trackio run was deleted: init(resume="must") raises, as trackio's does
-        def init(self, *, project, name, config, resume):
-            raise ValueError(f"Run '{name}' does not exist in project '{project}'")
-
-    gone = Gone()
-    with pytest.raises(ValueError, match="cannot open run 'run' of project 'p' \\(resume='must'\\): Run 'run' does not"):
-        tr.mirror_run(d, project="p", tracker=gone)
-    assert gone.calls == [] and (d / tr.SIDECAR).read_text() == before
-
-
-def test_one_mirror_per_run_directory(tmp_path):
-    fcntl = pytest.importorskip("fcntl")
-    d = _run(tmp_path)
-    with open(d / tr.LOCK, "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fake = FakeTracker()
-        with pytest.raises(ValueError, match="another mirror of .* is running"):
-            tr.mirror_run(d, project="p", tracker=fake)
-        assert fake.calls == []
-        fcntl.flock(held, fcntl.LOCK_UN)
-    tr.mirror_run(d, project="p", tracker=fake)
-    assert len(fake.logged()) == 5
-
-
-@pytest.mark.parametrize("argv,msg", [
-    (["MISSING", "--project", "p"], "run_dir must be an existing run directory"),
-    (["EMPTY", "--project", "p"], "has no log.jsonl"),
-    (["RUN", "--project", ""], "project must be a non-empty"),
-    (["RUN", "--project", "p", "--follow", "--poll", "0"], "poll_s must be"),
-    (["RUN", "--project", "p", "--poll", "soon"], "argument --poll: invalid float value"),
-    (["RUN"], "the following arguments are required: --project"),
-])
-def test_cli_bad_input_one_line_exit_2(tmp_path, capsys, argv, msg):
-    run, empty = _run(tmp_path), _no_log(tmp_path)
-    paths = {"MISSING": str(tmp_path / "missing"), "EMPTY": str(empty), "RUN": str(run)}
-    assert _exit_code(["integrations", "track", *[paths.get(a, a) for a in argv]]) == 2
-    err = capsys.readouterr().err
-    assert msg in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert not (run / tr.SIDECAR).exists()
-
-
-def _exit_code(argv) -> int:
-    """main()'s return value, or the code of argparse's SystemExit."""
-    try:
-        return main(argv)
-    except SystemExit as e:
-        return e.code
-
-
-def test_cli_without_trackio_names_the_extra(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "trackio", None)  # `import trackio` raises ImportError
-    assert main(["integrations", "track", str(_run(tmp_path)), "--project", "p"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert 'pip install "rlvr-lab[track]"' in err and len(err.splitlines()) == 1
 
 
 # ---------------------------------------------------------------------------------------------
