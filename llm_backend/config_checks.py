@@ -23,6 +23,15 @@ def _first_existing(path: Path) -> Path:
     return p
 
 
+def _check_creatable(name: str, path, start: Path) -> None:
+    """The nearest existing ancestor of ``start`` is a writable directory (so ``path`` can be created)."""
+    anc = _first_existing(start)
+    if not anc.is_dir():
+        raise ValueError(f"{name} cannot be created: {str(anc)!r} is not a directory (path {str(path)!r})")
+    if not os.access(anc, os.W_OK):
+        raise ValueError(f"{name} cannot be created: directory {str(anc)!r} is not writable")
+
+
 def check_output_file(name: str, path) -> Path:
     """``path`` can be written as a file: not a directory, and its nearest existing ancestor is a
     writable directory (missing parents are created later)."""
@@ -31,11 +40,7 @@ def check_output_file(name: str, path) -> Path:
     p = Path(path).expanduser()
     if p.is_dir():
         raise ValueError(f"{name} must be a file path, not a directory; got {str(path)!r}")
-    anc = _first_existing(p.parent)
-    if not anc.is_dir():
-        raise ValueError(f"{name} cannot be created: {str(anc)!r} is not a directory (path {str(path)!r})")
-    if not os.access(anc, os.W_OK):
-        raise ValueError(f"{name} cannot be created: directory {str(anc)!r} is not writable")
+    _check_creatable(name, path, p.parent)
     return p
 
 
@@ -46,11 +51,7 @@ def check_output_dir(name: str, path) -> Path:
     p = Path(path).expanduser()
     if p.exists() and not p.is_dir():
         raise ValueError(f"{name} must be a directory; {str(path)!r} is a file")
-    anc = _first_existing(p)
-    if not anc.is_dir():
-        raise ValueError(f"{name} cannot be created: {str(anc)!r} is not a directory (path {str(path)!r})")
-    if not os.access(anc, os.W_OK):
-        raise ValueError(f"{name} cannot be created: directory {str(anc)!r} is not writable")
+    _check_creatable(name, path, p)
     return p
 
 
