@@ -101,6 +101,17 @@ def _draw(seed, it, x, lp, n, tb):
 
 
 @njit(cache=True, inline="always")
+def _draw_block(seed, it, theta, d, x0, nb, n, ps, tb):
+    """Prompts x0 .. x0 + nb - 1 of a block: hazards ps[j] = sigmoid(theta - d_x), then each one's
+    n = G K stage times into tb[j] (the block's scalar libm calls back to back, then its vector
+    draws). Shared by :func:`_run` and the benchmark's floor :func:`_minimum_work`."""
+    for j in range(nb):
+        ps[j] = _sigmoid(theta - d[x0 + j])
+    for j in range(nb):
+        _draw(seed, it, x0 + j, np.log1p(-ps[j]), n, tb[j])
+
+
+@njit(cache=True, inline="always")
 def _group(seed, it, x, p, H, K, G, reward_kind, code, params, r, a, sc, tb, sums):
     """One prompt's group at iteration ``it``: r, a, sc (G,) scratch, tb (>= padded(G K),) stage-time
     scratch; ADDS its 8 sums to sums[0:8] in a fixed order (callers give each group its own zeroed
@@ -132,8 +143,7 @@ def _tally(p, H, K, G, graded, r, sc, tb, sums):
         n = min(t, H)
         tk += n
         ns += solved
-        gv = (H - t + 1.0) / H  # computed unconditionally: a select, not a branch, picks it
-        rv = (gv if graded else 1.0) if solved else 0.0
+        rv = (((H - t + 1.0) / H) if graded else 1.0) if solved else 0.0  # selects, no branch
         r[i] = rv
         s1 += rv
         s2 += rv * rv
@@ -207,10 +217,7 @@ def _run(seed, theta0, d, H, K, G, n_iter, lr, reward_kind, code, params, theta_
         sums[:] = 0.0
         for xb in range((P + BLOCK - 1) // BLOCK):
             nb = min(BLOCK, P - xb * BLOCK)
-            for j in range(nb):
-                p = _sigmoid(theta - d[xb * BLOCK + j])
-                ps[j] = p
-                _draw(seed, it, xb * BLOCK + j, np.log1p(-p), G * K, tb[j])
+            _draw_block(seed, it, theta, d, xb * BLOCK, nb, G * K, ps, tb)
             if reward_kind != 0:
                 for j in range(nb):
                     _tally(ps[j], H, K, G, True, r[j], sc[j], tb[j], sums)
@@ -269,27 +276,23 @@ def _prompts_parallel_kernel(seed, theta0, d, H, K, G, n_iter, lr, reward_kind, 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _minimum_work(n_workers, seeds, theta0s, d, K, G, n_iter, tb_buf):
     """The work no exact simulator of this model can avoid, in the sweep's layout (threads claim
-    runs, each serial): per group the stream key, the sigmoid and log1p of the hazard; per stage
-    the counter draw and its inversion (the kernel's own :func:`_stage_times`), into
-    run b's scratch row tb_buf[b] (R, >= padded(G K)). Hazards stay at theta0 (no learning); there
-    is no bookkeeping, no estimator and no update. Like :func:`_run` it takes prompts in blocks,
-    hazards first: a block's scalar libm calls back to back, then its vectorised draws, is faster
-    than alternating the two per prompt (1 thread, both forms timed alternately in one process: 1.11-1.17x
-    faster at K = 1, 1.02-1.06x at K = 4), so it is the floor's form too."""
+    runs, each serial) and the kernel's own block step :func:`_draw_block`: per group the stream
+    key, the sigmoid and log1p of the hazard; per stage the counter draw and its inversion, into run
+    b's scratch tb_buf[b] (R, BLOCK, >= padded(G K)). Hazards stay at theta0 (no learning); there is
+    no bookkeeping, no estimator and no update. The blocked form (a block's libm calls back to back,
+    then its vector draws) is the faster one: against hazards and draws alternating per prompt,
+    1.11-1.17x at K = 1 and 1.02-1.06x at K = 4 (1 thread, both forms timed alternately in one
+    process)."""
     R = seeds.shape[0]
     P = d.shape[0]
     counter = np.zeros(1, np.int64)
     for _ in prange(n_workers):
-        lps = np.empty(BLOCK)
+        ps = np.empty(BLOCK)
         b = claim(counter)
         while b < R:
-            tb = tb_buf[b]
             for it in range(n_iter):
                 for xb in range((P + BLOCK - 1) // BLOCK):
-                    nb = min(BLOCK, P - xb * BLOCK)
-                    for j in range(nb):
-                        lps[j] = np.log1p(-_sigmoid(theta0s[b] - d[xb * BLOCK + j]))
-                    for j in range(nb):
-                        _draw(seeds[b], it, xb * BLOCK + j, lps[j], G * K, tb)
+                    _draw_block(seeds[b], it, theta0s[b], d, xb * BLOCK, min(BLOCK, P - xb * BLOCK), G * K, ps,
+                                tb_buf[b])
             b = claim(counter)
     return tb_buf

@@ -65,7 +65,7 @@ def make_bench_cases(quick: bool) -> list:
     """One case per K in {1, 4}: the sweep kernel (the path every figure takes) on R >= 2 runs per
     thread, against the NumPy twin, its minimum-work reference and itself on one thread."""
     from simulate.budget import _outputs, difficulty_population, simulate_sweep, theta_for_budget
-    from simulate.budget_kernel import _minimum_work, _sweep_kernel
+    from simulate.budget_kernel import BLOCK, _minimum_work, _sweep_kernel
     from simulate.rng import padded
     from simulate.schedule import workers
     from theory.estimators import resolve
@@ -87,7 +87,7 @@ def make_bench_cases(quick: bool) -> list:
                                                    lr=0.01, estimator="grpo")
         twin = lambda K=K, th=th: _sweep_numpy(seeds=seeds, theta0s=th, Hs=[H] * R, d=d, K=K, G=G,
                                                n_iter=n_iter, lr=0.01, estimator="grpo")
-        limit = lambda K=K, th=th: _minimum_work(workers(R), seeds, th, d, K, G, n_iter, np.zeros((R, padded(G * K))))
+        limit = lambda K=K, th=th: _minimum_work(workers(R), seeds, th, d, K, G, n_iter, np.zeros((R, BLOCK, padded(G * K))))
         cases.append(BenchCase(
             name=f"budget.sweep_K{K}", unit="rollouts", work=float(R * P * G * n_iter),
             candidates={"numba sweep kernel": kernel,
@@ -100,6 +100,6 @@ def make_bench_cases(quick: bool) -> list:
                   "reward; the figures' path: one parallel region over runs, each run serial"),
             setup=lambda K=K, th=th: (_sweep_kernel(1, seeds[:1], th[:1], d[:2], Hs[:1], K, G, 1, lrs[:1], 0, spec.code,
                                                     spec.params, *_outputs((1,), 1)),
-                                      _minimum_work(1, seeds[:1], th[:1], d[:2], K, G, 1, np.zeros((1, padded(G * K))))),
+                                      _minimum_work(1, seeds[:1], th[:1], d[:2], K, G, 1, np.zeros((1, BLOCK, padded(G * K))))),
             targets={"numba sweep kernel": ">= 5x numpy, >= 50% of minimum work"}))
     return cases
