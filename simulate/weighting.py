@@ -97,8 +97,10 @@ def _categorical(cum, last, u):
 
 @njit(cache=True)
 def _scratch(k_resp, g):
-    """One worker's scratch for :func:`_prompt`: pi, cum, grad (K,), ys (G,) int64, r, adv (G,)."""
-    return np.empty(k_resp), np.empty(k_resp), np.empty(k_resp), np.empty(g, np.int64), np.empty(g), np.empty(g)
+    """One worker's scratch for :func:`_prompt`: pi, cum, grad (K,), ys (G,), r, adv (G,). The
+    responses ys are unsigned, so indexing with them needs no negative-index wraparound per access
+    (12.6-14.0 -> 12.3-13.5 ns per response, 1 thread, interleaved A/B)."""
+    return np.empty(k_resp), np.empty(k_resp), np.empty(k_resp), np.empty(g, np.uint64), np.empty(g), np.empty(g)
 
 
 # _nrt=False: allocates nothing (the caller owns the scratch), so it is compiled without reference
@@ -109,7 +111,6 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
     """Run one prompt's n_steps updates in place (z: (K,) logits, correct: (K,) 0/1; the rest is
     :func:`_scratch`)."""
     k_resp = z.shape[0]
-    # responses index arrays as unsigned (np.uint64(ys[i])): no negative-index wraparound per access
     _softmax(z, pi)
     last = _cdf(pi, cum)
     rho = _rho(pi, correct)  # recomputed only when pi moves
@@ -122,7 +123,7 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
             for i in range(g):
                 ys[i] = _categorical(cum, last, uniform_at(key, i))
             for i in range(g):
-                r[i] = correct[np.uint64(ys[i])]
+                r[i] = correct[ys[i]]
             used += g
             if keep_row(code, r):
                 kept = True
@@ -141,18 +142,18 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
             if moved:
                 if update == 0:  # KL-proximal with importance-weighted advantages
                     for i in range(g):
-                        grad[np.uint64(ys[i])] = 0.0
+                        grad[ys[i]] = 0.0
                     for i in range(g):
-                        grad[np.uint64(ys[i])] += adv[i] / (g * pi[np.uint64(ys[i])])
+                        grad[ys[i]] += adv[i] / (g * pi[ys[i]])
                     for i in range(g):
-                        z[np.uint64(ys[i])] += eta * grad[np.uint64(ys[i])]
-                        grad[np.uint64(ys[i])] = 0.0
+                        z[ys[i]] += eta * grad[ys[i]]
+                        grad[ys[i]] = 0.0
                 else:  # plain policy gradient on the logits
                     total = 0.0
                     for k in range(k_resp):
                         grad[k] = 0.0
                     for i in range(g):
-                        grad[np.uint64(ys[i])] += adv[i]
+                        grad[ys[i]] += adv[i]
                         total += adv[i]
                     for k in range(k_resp):
                         z[k] += eta * (grad[k] - total * pi[k]) / g
