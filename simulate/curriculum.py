@@ -153,6 +153,7 @@ def _run(seed, scheme, weighted, m, code, eparams, n_pool, n_cand, k, g, n_steps
     cconf = np.empty(slots)
     dtheta = np.empty(n_pool)
     dlogh = np.empty(n_pool)
+    p_pool = np.empty(n_pool)  # sigmoid(theta) of the pool after the step
     tot = 0.0
     for j in range(n_pool):
         tot += _sigmoid(theta[j])
@@ -250,10 +251,10 @@ def _run(seed, scheme, weighted, m, code, eparams, n_pool, n_cand, k, g, n_steps
         for q in range(n_pool):  # vectorised; the accuracy sum follows in pool order
             theta[q] += dtheta[q]
             h[q] *= exp(-m[M_DECAY] * exp(-m[M_EASY] * d[q]) * dlogh[q])
-            dtheta[q] = _sigmoid(theta[q])
+            p_pool[q] = _sigmoid(theta[q])
         tot = 0.0
         for q in range(n_pool):
-            tot += dtheta[q]
+            tot += p_pool[q]
         acc[r_idx, t + 1] = tot / n_pool
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from simulate.curriculum import SCHEMES, Model, make_pool, sweep
+from simulate.curriculum import SCHEMES, Model, _sigmoid, make_pool, sweep
 from simulate.rng import exp, normal, uniform, uniform_np
 from simulate.schedule import claim, workers
 from theory.bench import BenchCase, with_threads
@@ -137,7 +137,7 @@ def _min_work(n_workers, seeds, n_pool, n_cand, k, g, n_steps, out):
                     for q in range(n_pool):
                         buf[q] += exp(-(da - d[q]) * (da - d[q]))
                 for q in range(n_pool):
-                    buf[q] = 1.0 / (1.0 + exp(-buf[q]))
+                    buf[q] = _sigmoid(buf[q])
                 for q in range(n_pool):
                     acc += buf[q]
             out[r] = acc

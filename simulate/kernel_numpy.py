@@ -19,13 +19,15 @@ import numpy as np
 from numba import njit, prange
 
 from simulate.kernel import Method, draw_batch, prompt_parameters, simulate
-from simulate.kernel_drift import _sigmoid, exogenous_policy
+from simulate.kernel_drift import DRIFTS, _value, exogenous_policy
 from simulate.weighting import _categorical, _cdf
 from simulate.rng import stream_key, uniform_at, uniform_np
 from simulate.schedule import claim, workers
 from theory.bench import BenchCase, with_threads
 
 __all__ = ["value_mse_numpy", "bench_cases"]
+
+LOGISTIC = DRIFTS["logistic"]  # the drift the floor and the NumPy twin measure
 
 
 def value_mse_numpy(*, n_prompts, batch_size, group_size, n_steps, reuse, bandwidths, n_responses=32,
@@ -95,7 +97,7 @@ def _bare_work(n_workers, a, b, bsz, g, n_steps, reuse, seed, correct, n_corr, o
                     draw_batch(seed, run, i, n_steps, bsz, perm)
                 for j in range(bsz):
                     p = perm[j]
-                    v = _sigmoid(a[run, p] + b[run, p] * (i / n_steps))
+                    v = _value(LOGISTIC, a[run, p], b[run, p], 0.0, i / n_steps)  # w: unused by it
                     exogenous_policy(v, correct, n_corr, pi)
                     last = _cdf(pi, cum)
                     key = stream_key(seed, (run * n_steps + i - 1) * (n_p + 1) + p)
