@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.stats import conditional_ratio, wilson_ci
+from theory.stats import ratio_of, wilson_ci
 
 __all__ = ["composition_summary"]
 
@@ -54,7 +54,8 @@ def composition_summary(checks, final) -> dict:
     for s in range(c.shape[1]):
         on, off = c[:, s], ~c[:, s]
         plus, minus = _frac(int((f & on).sum()), int(on.sum())), _frac(int((f & off).sum()), int(off.sum()))
-        qp, qm, ratio = conditional_ratio(on, f)  # the one rule for q+, q- and r (theory.stats)
+        qp, qm = plus["value"], minus["value"]
+        ratio = ratio_of(qp, qm)  # the one rule for r (theory.stats)
         if ratio is None:
             ratio_ci = None
         else:

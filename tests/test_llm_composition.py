@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from llm_backend.measure_composition import composition_summary
-from theory.stats import wilson_ci
+from theory.stats import conditional_ratio, wilson_ci
 
 
 def test_summary_counts_and_intervals():
@@ -35,6 +35,23 @@ def test_summary_edge_cases():
     assert s["steps"][0]["ratio"] == float("inf") and s["steps"][0]["ratio_ci95"][1] == float("inf")
     with pytest.raises(ValueError, match="checks"):
         composition_summary(np.ones((2, 2)), np.ones((2, 2)))
+
+
+def test_conditional_ratio_is_the_summary_rule():
+    """theory.stats.conditional_ratio (the figure's rule) gives the summary's q+, q- and r on the same
+    pooled rollouts, including its undefined (None) and infinite cases; unequal shapes are refused."""
+    rng = np.random.default_rng(1)
+    for checks, final in ((rng.random((6, 4, 2)) < 0.5, rng.random((6, 4)) < 0.5),
+                          (np.ones((2, 2, 1), bool), np.array([[1, 0], [1, 1]], bool)),
+                          (np.array([[[1], [0]]], bool), np.array([[1, 0]], bool)),
+                          (np.array([[[1], [0]]], bool), np.zeros((1, 2), bool))):
+        s = composition_summary(checks, final)
+        for d in s["steps"]:
+            on = checks.reshape(-1, checks.shape[2])[:, d["step"] - 1]
+            assert conditional_ratio(on, final.reshape(-1)) == (d["q_plus"], d["q_minus"], d["ratio"])
+    assert conditional_ratio(np.array([1, 0], bool), np.zeros(2, bool)) == (0.0, 0.0, None)  # 0/0: undefined
+    with pytest.raises(ValueError, match="same shape"):
+        conditional_ratio(np.ones(3, bool), np.ones(2, bool))
 
 
 def test_composition_runs_on_the_tiny_model(tmp_path):

@@ -11,8 +11,8 @@ from scipy import stats as _st
 
 from theory.checks import as_real_array, check_int, check_real
 
-__all__ = ["mean_se", "mean_ci", "finite_mean_se", "bootstrap_ci", "wilson_ci", "conditional_ratio", "fit_line",
-           "Fit"]
+__all__ = ["mean_se", "mean_ci", "finite_mean_se", "bootstrap_ci", "wilson_ci", "ratio_of", "conditional_ratio",
+           "fit_line", "Fit"]
 
 
 def mean_se(x) -> tuple[float, float]:
@@ -100,23 +100,30 @@ class Fit(tuple):
     hi = property(lambda s: s[4])
 
 
+def ratio_of(q_plus, q_minus):
+    """r = q+ / q- of two measured fractions: None when undefined (either is None, or both are 0),
+    inf when q- = 0 < q+ (paper E's measured task-advantage ratio)."""
+    if q_plus is None or q_minus is None or (q_plus == 0 and q_minus == 0):
+        return None
+    return float("inf") if q_minus == 0 else q_plus / q_minus
+
+
 def conditional_ratio(event, outcome) -> tuple:
     """(q+, q-, r) over pooled boolean samples of equal shape: q+ = P(outcome | event), q- =
-    P(outcome | not event), each None when its condition holds for no sample, and r = q+ / q-:
-    None when undefined (a condition without samples, or q+ = q- = 0), inf when q- = 0 < q+.
-    Paper E's measured task-advantage ratio (event: step s correct; outcome: final answer correct).
+    P(outcome | not event), each None when its condition holds for no sample, and r =
+    :func:`ratio_of` (q+, q-). Paper E's measurement (event: step s correct; outcome: final answer).
 
     >>> conditional_ratio(np.array([1, 1, 0, 0], bool), np.array([1, 0, 0, 0], bool))
     (0.5, 0.0, inf)
     """
     on = np.asarray(event, dtype=bool)
     hit = np.asarray(outcome, dtype=bool)
+    if on.shape != hit.shape:
+        raise ValueError(f"event and outcome must have the same shape; got {on.shape} and {hit.shape}")
     n_on, n_off = int(on.sum()), int(on.size - on.sum())
     q_plus = int((hit & on).sum()) / n_on if n_on else None
     q_minus = int((hit & ~on).sum()) / n_off if n_off else None
-    if q_plus is None or q_minus is None or (q_plus == 0 and q_minus == 0):
-        return q_plus, q_minus, None
-    return q_plus, q_minus, float("inf") if q_minus == 0 else q_plus / q_minus
+    return q_plus, q_minus, ratio_of(q_plus, q_minus)
 
 
 def fit_line(x, y, *, level: float = 0.95) -> Fit:
