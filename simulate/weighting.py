@@ -298,7 +298,7 @@ def _numpy_reference(code, params, logits, correct, g, eta, n_steps, seed):
     Uses numpy's generator (not the counter RNG) and the registry's batch API, so it is a
     throughput reference for the same work, not a bit-exact twin.
     """
-    from theory.estimators import _advantages_batch
+    from theory.advantage_kernels import advantages_batch
     rng = np.random.default_rng(seed)
     z = logits.copy()  # (P, K)
     p, k = z.shape
@@ -312,7 +312,7 @@ def _numpy_reference(code, params, logits, correct, g, eta, n_steps, seed):
         u = rng.random((p, g)) * cdf[:, -1:]
         ys = np.minimum((cdf[:, None, :] <= u[:, :, None]).sum(axis=2), k - 1)  # (P, G)
         r = correct[rows, ys]  # (P, G)
-        _advantages_batch(code, r, params, adv, keep)
+        advantages_batch(code, r, params, adv, keep)
         w = adv * keep[:, None] / (g * pi[rows, ys])
         np.add.at(z, (np.repeat(np.arange(p), g), ys.ravel()), eta * w.ravel())
     return z

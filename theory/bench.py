@@ -71,7 +71,8 @@ def bench_cases(quick: bool = False) -> list[BenchCase]:
     """The registry's own case: the compiled batch kernel against the same kernel interpreted."""
     import numpy as np
 
-    from theory.estimators import _advantages_batch, advantage_row, keep_row, resolve
+    from theory.advantage_kernels import advantages_batch
+    from theory.estimators import advantage_row, keep_row, resolve
 
     p, g = (512, 16) if quick else (4096, 16)
     rewards = (np.random.default_rng(0).random((p, g)) < 0.3).astype(np.float64)  # (P, G)
@@ -80,7 +81,7 @@ def bench_cases(quick: bool = False) -> list[BenchCase]:
     keep = np.empty(p, dtype=np.bool_)
 
     def compiled():
-        _advantages_batch(spec.code, rewards, spec.params, out, keep)
+        advantages_batch(spec.code, rewards, spec.params, out, keep)
 
     def interpreted():
         for i in range(p):

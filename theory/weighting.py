@@ -118,10 +118,10 @@ def _fast_omega(name, options):
 
 def _population_w_fn(name, options):
     """Scalar w(rho) of a stateless entry: its kernel weight (weight family) or its family's."""
-    from theory.estimators import _population_w  # the registry's one population-weight rule
+    from theory.estimator_weights import population_w  # the registry's one rule
     spec = resolve(name, **options)
     entry = ESTIMATORS[name]
-    return lambda r: float(_population_w(entry, spec.code, np.float64(r), spec.params))
+    return lambda r: float(population_w(entry, spec.code, np.float64(r), spec.params))
 
 
 def surrogate(name: str, rho, **options) -> np.ndarray:
