@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from simulate.rng import stream_key, uniform_at
+from simulate.lanes import count_le
+from simulate.rng import LANES, stream_key, uniform_at
 from simulate.schedule import claim, workers
 from theory.bench import BenchCase
 from theory.checks import as_real_array, check_choice, check_int, check_probabilities, check_real
@@ -88,9 +89,15 @@ def _cdf(pi, cum):
 def _categorical(cum, last, u):
     """Inverse-CDF draw: the smallest k with pi[k] > 0 and cum[k] > u, or ``last`` when round-off
     leaves u above every partial sum. Branch-free: cum is non-decreasing and its first entry above
-    u (> 0) belongs to a k with pi[k] > 0, so that k is the count of entries <= u."""
+    u (> 0) belongs to a k with pi[k] > 0, so that k is the count of entries <= u, counted LANES
+    at a time by one vector compare (simulate.lanes.count_le; K = 8: 12.3 -> 11.6 ns per response
+    in the bench case, 1 thread, interleaved A/B), the remainder one by one."""
+    n = cum.shape[0]
+    blocks = n - n % LANES
     j = 0
-    for k in range(cum.shape[0]):
+    for b in range(0, blocks, LANES):
+        j += count_le(cum, b, u)
+    for k in range(blocks, n):
         j += 1 if cum[k] <= u else 0
     return min(j, last)
 
@@ -99,8 +106,9 @@ def _categorical(cum, last, u):
 def _scratch(k_resp, g):
     """One worker's scratch for :func:`_prompt`: pi, cum, grad (K,), ys (G,), r, adv (G,). The
     responses ys are unsigned, so indexing with them needs no negative-index wraparound per access
-    (12.6-14.0 -> 12.3-13.5 ns per response, 1 thread, interleaved A/B)."""
-    return np.empty(k_resp), np.empty(k_resp), np.empty(k_resp), np.empty(g, np.uint64), np.empty(g), np.empty(g)
+    (12.6-14.0 -> 12.3-13.5 ns per response, 1 thread, interleaved A/B). grad is zero between
+    updates: an update adds into it and zeroes it as it applies it."""
+    return np.empty(k_resp), np.empty(k_resp), np.zeros(k_resp), np.empty(g, np.uint64), np.empty(g), np.empty(g)
 
 
 # _nrt=False: allocates nothing (the caller owns the scratch), so it is compiled without reference
@@ -142,21 +150,21 @@ def _prompt(p, code, params, z, correct, g, eta, update, n_steps, max_refill, se
             if moved:
                 if update == 0:  # KL-proximal with importance-weighted advantages
                     for i in range(g):
-                        grad[ys[i]] = 0.0
-                    for i in range(g):
                         grad[ys[i]] += adv[i] / (g * pi[ys[i]])
-                    for i in range(g):
-                        z[ys[i]] += eta * grad[ys[i]]
-                        grad[ys[i]] = 0.0
+                    # one pass over k instead of two over the draws (11.6 -> 11.0 ns per response, 1 thread,
+                    # interleaved A/B); an undrawn k adds eta * 0.0, which leaves z[k] as it was (a -0.0
+                    # becomes +0.0: the same softmax)
+                    for k in range(k_resp):
+                        z[k] += eta * grad[k]
+                        grad[k] = 0.0
                 else:  # plain policy gradient on the logits
                     total = 0.0
-                    for k in range(k_resp):
-                        grad[k] = 0.0
                     for i in range(g):
                         grad[ys[i]] += adv[i]
                         total += adv[i]
                     for k in range(k_resp):
                         z[k] += eta * (grad[k] - total * pi[k]) / g
+                        grad[k] = 0.0
                 _softmax(z, pi)
                 last = _cdf(pi, cum)
                 rho = _rho(pi, correct)

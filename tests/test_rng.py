@@ -19,7 +19,7 @@ def test_numba_equals_python_twin(seed, stream, counter):
     assert exponential(seed, stream, counter) == exponential_py(seed, stream, counter)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _fill(seed, n):
     out = np.empty(n)
     for i in prange(n):
@@ -47,7 +47,7 @@ def test_same_numbers_on_any_thread_count():
     assert not np.array_equal(_fill(11, 100), _fill(12, 100))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _ln_loop(x, out):  # a loop of ln calls: the vectorised code path of the kernels
     for i in range(x.shape[0]):
         out[i] = ln(x[i])
@@ -77,7 +77,7 @@ def test_ln_vectorised_loop_equals_twin_and_is_within_one_ulp():
     assert float(err[got != 0].max()) < (1.0 if np.finfo(np.longdouble).nmant > 52 else 2.0)
 
 
-@njit(cache=True)
+@njit
 def _blocked(seed, stream, n):
     out = np.full(padded(n) + 1, -1.0)  # one sentinel past the padded length
     uniforms_into(stream_key(seed, stream), n, out)
@@ -91,7 +91,7 @@ def test_uniforms_into_fills_whole_blocks_with_the_counter_draws():
         assert got.tolist() == [uniform_py(3, 11, c) for c in range(padded(n))] + [-1.0]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _exp_loop(x, out):
     for i in range(x.shape[0]):
         out[i] = exp(x[i])

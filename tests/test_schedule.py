@@ -9,7 +9,7 @@ from numba import njit, prange
 from simulate.schedule import claim, workers
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True)
 def _count_claims(n_workers, n_units, hits, owner):
     counter = np.zeros(1, np.int64)
     for w in prange(n_workers):

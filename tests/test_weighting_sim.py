@@ -243,7 +243,7 @@ def test_responses_to_target_interpolates():
 
 
 @given(pi=st.lists(st.one_of(st.just(0.0), st.floats(1e-300, 1.0), st.floats(1e-18, 1e-15)), min_size=1,
-                   max_size=9),
+                   max_size=20),
        u=st.one_of(st.floats(0.0, 1.0, exclude_min=True, exclude_max=True), st.just(1.0 - 2**-53)))
 def test_branch_free_categorical_equals_search(pi, u):
     from simulate.weighting import _categorical, _cdf
