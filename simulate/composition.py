@@ -32,6 +32,11 @@ converged wrong chain (wrong-rewarded or wrong-failing).
 
 Not supported: the stateful ``kae`` estimator (needs a reward history; the model has one prompt).
 Run: ``rlvr-lab reproduce --only composition``; ``rlvr-lab bench`` times the sampled kernel.
+
+Speed. Measured and not kept (1 thread, interleaved A/B, ns per rollout-step): four runs advanced
+together phase by phase (10.6 -> 11.7); two runs stepped together in one loop body, each iteration a
+shared inlined function (10.2 -> 10.4-10.6); G a compile-time constant (``numba.literally``: 10.2 -> 22);
+unsigned indices (about 2%, inside the noise).
 """
 
 from __future__ import annotations
