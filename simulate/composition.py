@@ -36,7 +36,11 @@ Run: ``rlvr-lab reproduce --only composition``; ``rlvr-lab bench`` times the sam
 Speed. Measured and not kept (1 thread, interleaved A/B, ns per rollout-step): four runs advanced
 together phase by phase (10.6 -> 11.7); two runs stepped together in one loop body, each iteration a
 shared inlined function (10.2 -> 10.4-10.6); G a compile-time constant (``numba.literally``: 10.2 -> 22);
-unsigned indices (about 2%, inside the noise).
+unsigned indices (about 2%, inside the noise). S, K and G all as compile-time constants
+(:func:`simulate.lanes.sizes`, every loop of an iteration with a fixed trip count) is 1.46x faster
+(10.2-10.6 -> 6.95-7.0, and K, G alone only 9.7), but each distinct (S, K, G) costs 4.5-5.5 s of
+compilation: the fast profile runs 14 shapes, so a cold ``reproduce`` went from 96 s to 155 s to
+save about 0.6 s of warm compute; not kept (the numbers are in the issue-14 note of stop 20).
 """
 
 from __future__ import annotations

@@ -185,7 +185,7 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
         h_tot[p] = 0
     if drift == 2:
         for p in range(n_p):
-            _softmax(z[p], pi)
+            _softmax(z[p], pi, k_resp)
             rho[p] = 0.0
             for k in range(k_resp):
                 rho[p] += pi[k] * correct[p, k]
@@ -205,16 +205,16 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
         for j in range(bsz):
             p = batch[j]
             if drift == 2:
-                _softmax(z[p], pib[j])
+                _softmax(z[p], pib[j], k_resp)
             else:
                 exogenous_policy(_value(drift, a[p], b[p], w[p], sc), correct[p], n_corr, pib[j])
             vb[j] = 0.0
             for k in range(k_resp):
                 vb[j] += pib[j, k] * correct[p, k]
             key = stream_key(seed, (run * n_steps + i - 1) * (n_p + 1) + p)
-            last = _cdf(pib[j], cum)
+            last = _cdf(pib[j], cum, k_resp)
             for k in range(g):
-                ys[j, k] = _categorical(cum, last, uniform_at(key, k))
+                ys[j, k] = _categorical(cum, last, uniform_at(key, k), k_resp)
                 zr[j, k] = correct[p, ys[j, k]]
                 gm += zr[j, k]
         gm /= bsz * g
@@ -259,7 +259,7 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
                 _grad(adv, ys[j], pib[j], g_m)
                 for k in range(k_resp):
                     z[p, k] += eta * g_m[k]
-                _softmax(z[p], pi)
+                _softmax(z[p], pi, k_resp)
                 rho[p] = 0.0
                 for k in range(k_resp):
                     rho[p] += pi[k] * correct[p, k]

@@ -83,6 +83,7 @@ def _bare_work(n_workers, a, b, bsz, g, n_steps, reuse, seed, correct, n_corr, o
     runs): the minibatch shuffles, per batch prompt the drift's sigmoid and the CDF of its K-response
     policy, per rollout the counter draw and its inverse-CDF response. No baseline, no metric."""
     n_runs, n_p = a.shape
+    K = correct.shape[0]
     counter = np.zeros(1, np.int64)
     for _ in prange(n_workers):
         perm = np.empty(n_p, np.int64)
@@ -99,10 +100,10 @@ def _bare_work(n_workers, a, b, bsz, g, n_steps, reuse, seed, correct, n_corr, o
                     p = perm[j]
                     v = _value(LOGISTIC, a[run, p], b[run, p], 0.0, i / n_steps)  # w: unused by it
                     exogenous_policy(v, correct, n_corr, pi)
-                    last = _cdf(pi, cum)
+                    last = _cdf(pi, cum, K)
                     key = stream_key(seed, (run * n_steps + i - 1) * (n_p + 1) + p)
                     for k in range(g):
-                        acc += _categorical(cum, last, uniform_at(key, k))
+                        acc += _categorical(cum, last, uniform_at(key, k), K)
             out[run] = acc
             run = claim(counter)
 

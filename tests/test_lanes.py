@@ -1,10 +1,12 @@
-"""simulate.lanes: the compiled vector count equals its plain-Python twin and NumPy, bit for bit."""
+"""simulate.lanes: the compiled vector count equals its plain-Python twin and NumPy, bit for bit; the
+sizes marker carries its sizes into a kernel."""
 
 import numpy as np
+import pytest
 from hypothesis import given, strategies as st
 from numba import njit
 
-from simulate.lanes import count_le
+from simulate.lanes import count_le, sizes, static_shape
 from simulate.rng import LANES
 
 
@@ -44,3 +46,42 @@ def test_count_le_reads_only_its_lanes():
 def test_count_le_strided_falls_back_to_the_loop():
     a = np.arange(4 * LANES, dtype=np.float64)  # a[::2] = 0, 2, 4, ...
     assert _compiled_strided(a, 1, 7.0) == 3  # 2, 4, 6
+
+
+@njit
+def _shape_and_sum(marker, a):
+    """Sums a[:K] with K from the marker: the loop's trip count is a compile-time constant."""
+    (k,) = static_shape(marker)
+    s = 0.0
+    for i in range(k):
+        s += a[i]
+    return k, s
+
+
+def test_static_shape_returns_the_marker_sizes():
+    assert _static_shape_3(sizes(2, 3, 8)) == (2, 3, 8)
+    a = np.arange(10.0)
+    assert _shape_and_sum(sizes(4), a) == (4, 6.0)
+    assert _shape_and_sum(sizes(7), a) == (7, 21.0)
+
+
+def test_each_sizes_is_its_own_specialisation():
+    """The sizes are in the marker's type: one compiled version per distinct sizes, reused."""
+    f = njit(_shape_and_sum.py_func)
+    a = np.arange(10.0)
+    f(sizes(3), a)
+    f(sizes(3), a)
+    assert len(f.overloads) == 1
+    f(sizes(5), a)
+    assert len(f.overloads) == 2
+
+
+@njit
+def _static_shape_3(marker):
+    return static_shape(marker)
+
+
+@pytest.mark.parametrize("bad", [(), (0,), (3, -1), (2.5,)])
+def test_sizes_refuses_non_positive_or_non_integer(bad):
+    with pytest.raises(ValueError, match="sizes must be integers >= 1"):
+        sizes(*bad)

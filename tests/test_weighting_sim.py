@@ -253,5 +253,5 @@ def test_branch_free_categorical_equals_search(pi, u):
     if tot > 0:
         p = p / tot  # a distribution up to round-off (sums may land just below or above 1)
     cum = np.empty_like(p)
-    last = _cdf(p, cum)
-    assert _categorical(cum, last, u) == categorical(list(p), u)
+    last = _cdf(p, cum, p.size)
+    assert _categorical(cum, last, u, p.size) == categorical(list(p), u)
