@@ -54,7 +54,7 @@ from numba import njit, prange
 from simulate.kernel_drift import DRIFTS, _value, _values_grid, exogenous_policy, prompt_parameters, true_value
 from simulate.rng import stream_key, uniform_at
 from simulate.schedule import claim, workers
-from simulate.weighting import _categorical, _cdf, _softmax, initial_logits
+from simulate.weighting import _categorical, _cdf, _rho, _softmax, initial_logits
 from theory.checks import check_choice, check_int, check_real
 from theory.estimators import RLOO, advantage_row, resolve
 from theory.kernel import KERNELS, TRIANGULAR, kae_row
@@ -186,9 +186,7 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
     if drift == 2:
         for p in range(n_p):
             _softmax(z[p], pi, k_resp)
-            rho[p] = 0.0
-            for k in range(k_resp):
-                rho[p] += pi[k] * correct[p, k]
+            rho[p] = _rho(pi, correct[p], k_resp)
     for i in range(1, n_steps + 1):
         s = rec[i - 1]
         sc = i / horizon
@@ -208,9 +206,7 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
                 _softmax(z[p], pib[j], k_resp)
             else:
                 exogenous_policy(_value(drift, a[p], b[p], w[p], sc), correct[p], n_corr, pib[j])
-            vb[j] = 0.0
-            for k in range(k_resp):
-                vb[j] += pib[j, k] * correct[p, k]
+            vb[j] = _rho(pib[j], correct[p], k_resp)
             key = stream_key(seed, (run * n_steps + i - 1) * (n_p + 1) + p)
             last = _cdf(pib[j], cum, k_resp)
             for k in range(g):
@@ -260,9 +256,7 @@ def _run(run, drift, a, b, w, logits0, correct, bsz, g, n_steps, horizon, reuse,
                 for k in range(k_resp):
                     z[p, k] += eta * g_m[k]
                 _softmax(z[p], pi, k_resp)
-                rho[p] = 0.0
-                for k in range(k_resp):
-                    rho[p] += pi[k] * correct[p, k]
+                rho[p] = _rho(pi, correct[p], k_resp)
             # push this group's rewards (after every estimate of the iteration used the history)
             if h_n[p] + g > cap2:
                 off = h_n[p] - capacity

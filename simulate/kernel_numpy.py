@@ -87,8 +87,8 @@ def _bare_work(n_workers, a, b, bsz, g, n_steps, reuse, seed, correct, n_corr, o
     counter = np.zeros(1, np.int64)
     for _ in prange(n_workers):
         perm = np.empty(n_p, np.int64)
-        pi = np.empty(correct.shape[0])
-        cum = np.empty(correct.shape[0])
+        pi = np.empty(K)
+        cum = np.empty(K)
         run = claim(counter)
         while run < n_runs:
             perm[:] = np.arange(n_p)

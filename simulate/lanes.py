@@ -84,7 +84,7 @@ def sizes(*n: int) -> np.ndarray:
     >>> sizes(2, 3, 8).dtype["sizes"].shape
     (2, 3, 8)
     """
-    if not n or any(not isinstance(k, (int, np.integer)) or k < 1 for k in n):
+    if not n or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 for k in n):
         raise ValueError(f"sizes must be integers >= 1; got {n}")
     return np.zeros(1, dtype=[("sizes", np.uint8, tuple(int(k) for k in n))])
 

@@ -126,7 +126,7 @@ def _prompt(p, code, params, z, correct, shape, g, eta, update, n_steps, max_ref
     """Run one prompt's n_steps updates in place (z: (K,) logits, correct: (K,) 0/1; the rest is
     :func:`_scratch`). ``shape``: the :func:`simulate.lanes.sizes` marker of (K,), so that every
     loop over the responses has a compile-time trip count (bench case, K = 8, 1 thread: 11.3 ->
-    9.4 ns per response, interleaved A/B; G as a constant as well gained nothing more)."""
+    9.5 ns per response, interleaved A/B; G as a constant as well gained nothing more)."""
     k_resp, = static_shape(shape)
     _softmax(z, pi, k_resp)
     last = _cdf(pi, cum, k_resp)

@@ -58,6 +58,11 @@ def _shape_and_sum(marker, a):
     return k, s
 
 
+@njit
+def _static_shape_3(marker):
+    return static_shape(marker)
+
+
 def test_static_shape_returns_the_marker_sizes():
     assert _static_shape_3(sizes(2, 3, 8)) == (2, 3, 8)
     a = np.arange(10.0)
@@ -76,12 +81,7 @@ def test_each_sizes_is_its_own_specialisation():
     assert len(f.overloads) == 2
 
 
-@njit
-def _static_shape_3(marker):
-    return static_shape(marker)
-
-
-@pytest.mark.parametrize("bad", [(), (0,), (3, -1), (2.5,)])
+@pytest.mark.parametrize("bad", [(), (0,), (3, -1), (2.5,), (True,)])
 def test_sizes_refuses_non_positive_or_non_integer(bad):
     with pytest.raises(ValueError, match="sizes must be integers >= 1"):
         sizes(*bad)
