@@ -1,8 +1,9 @@
 """Numba dynamics of the compositional model of paper E: exact expected-gradient and sampled RLVR.
 
 Both dynamics start from a base model given by per-step task probabilities pi0 (S, K) (logits
-theta0 = log pi0) and run many independent runs in parallel (``prange`` over runs; every run writes
-its own outputs, no reduction crosses runs, so results do not depend on the thread count).
+theta0 = log pi0) and run many independent runs in parallel (threads claim runs, simulate.schedule;
+every run writes its own outputs, no reduction crosses runs, so results do not depend on the thread
+count).
 
 * Expected dynamics: theta <- theta + lr c(P, G) pi (q+ - P), the exact expected update of
   :mod:`theory.composition_dynamics` (q+ by forward-backward, c from the registry kernels).
@@ -33,14 +34,22 @@ converged wrong chain (wrong-rewarded or wrong-failing).
 Not supported: the stateful ``kae`` estimator (needs a reward history; the model has one prompt).
 Run: ``rlvr-lab reproduce --only composition``; ``rlvr-lab bench`` times the sampled kernel.
 
-Speed. Measured and not kept (1 thread, interleaved A/B, ns per rollout-step): four runs advanced
-together phase by phase (10.6 -> 11.7); two runs stepped together in one loop body, each iteration a
-shared inlined function (10.2 -> 10.4-10.6); G a compile-time constant (``numba.literally``: 10.2 -> 22);
-unsigned indices (about 2%, inside the noise). S, K and G all as compile-time constants
-(:func:`simulate.lanes.sizes`, every loop of an iteration with a fixed trip count) is 1.46x faster
-(10.2-10.6 -> 6.95-7.0, and K, G alone only 9.7), but each distinct (S, K, G) costs 4.5-5.5 s of
-compilation: the fast profile runs 14 shapes, so a cold ``reproduce`` went from 96 s to 155 s to
-save about 0.6 s of warm compute; not kept (the numbers are in the issue-14 note of stop 20).
+Speed (``rlvr-lab bench``, case composition.sampled_runs; 1 thread, interleaved A/B, ns per
+rollout-step). The sampled kernel is compiled for its (S, K, G) (:func:`simulate.lanes.sizes`), so
+every loop of an iteration has a fixed trip count: 10.1-10.2 -> 7.2-7.5 (K and G alone gave only
+9.7). What that costs and how it is kept small:
+- one compilation per distinct (S, K, G), about 1.3-1.4 s (cached on disk like every kernel); a cold
+  ``reproduce`` (14 shapes) went from 95 s to 105 s, a warm one stays at 32-33 s;
+- the registry's estimator is one separately compiled function (:func:`_estimate`), not inlined into
+  every specialisation (3.2 s per shape inlined, for 7.0 instead of 7.25 ns);
+- the worker is one function, no inlined run function inside it (1.9-2.4 -> 1.3-1.4 s per shape:
+  Numba copies a callee's IR for every inlining);
+- no ``prange`` wrapper: a parallel region would be compiled again per shape (2.3 s each), so threads
+  claim runs from a small reused thread pool (simulate.schedule.claim_on_threads).
+Measured and not kept: four runs advanced together phase by phase (10.6 -> 11.7); two runs stepped
+together in one loop body, each iteration a shared inlined function (10.2 -> 10.4-10.6); G a
+compile-time constant through ``numba.literally`` (10.2 -> 22); unsigned indices (about 2%, inside the
+noise); the helpers called, not inlined, with the sizes as arguments (LLVM did not inline them: 11 ns).
 """
 
 from __future__ import annotations
@@ -50,8 +59,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from simulate.lanes import sizes, static_shape
 from simulate.rng import padded, stream_key, uniforms_into
-from simulate.schedule import claim, workers
+from simulate.schedule import claim, claim_on_threads, workers
 from theory.bench import BenchCase
 from theory.checks import as_real_array, check_int, check_real
 from theory.composition import Verifier, _forward_backward, _ratio_row, chain_value, check_policy, check_verifier
@@ -65,45 +75,44 @@ OUTCOMES = ("correct", "wrong-rewarded", "wrong-failing", "unconverged")
 
 
 @njit(cache=True, inline="always")
-def _softmax(theta, pi):
-    for s in range(theta.shape[0]):
+def _softmax(theta, pi, S, K):
+    for s in range(S):
         m = theta[s, 0]
-        for j in range(1, theta.shape[1]):
+        for j in range(1, K):
             m = max(m, theta[s, j])
         tot = 0.0
-        for j in range(theta.shape[1]):
+        for j in range(K):
             pi[s, j] = np.exp(theta[s, j] - m)
             tot += pi[s, j]
-        for j in range(theta.shape[1]):
+        for j in range(K):
             pi[s, j] /= tot
 
 
 @njit(cache=True, inline="always")
-def _correct_chain_prob(pi):
+def _correct_chain_prob(pi, S):
     p = 1.0
-    for s in range(pi.shape[0]):
+    for s in range(S):
         p *= pi[s, 0]
     return p
 
 
 @njit(cache=True, inline="always")
-def _cumsum_rows(pi, cum):
-    for s in range(pi.shape[0]):
+def _cumsum_rows(pi, cum, S, K):
+    for s in range(S):
         acc = 0.0
-        for k in range(pi.shape[1]):
+        for k in range(K):
             acc += pi[s, k]
             cum[s, k] = acc
 
 
 @njit(cache=True, inline="always")
-def _sample_group(cum, trans, accept, init, seed, it, G, acts, rew, u):
+def _sample_group(cum, trans, accept, init, seed, it, S, K, G, acts, rew, u):
     """Draw G chains (acts (G, S)) and their verifier rewards (rew (G,)) at iteration ``it``;
     u: scratch for the iteration's padded(G (S + 1)) uniforms, drawn first (vectorised).
 
     Task of step s = first k with u < cum[s, k] (inverse CDF; K - 1 if round-off leaves u above
     the last partial sum), written branch-free as the number of partial sums <= u.
     """
-    S, K = cum.shape
     uniforms_into(stream_key(seed, it), G * (S + 1), u)  # u[c] == uniform(seed, it, c)
     for i in range(G):
         x = init
@@ -117,15 +126,22 @@ def _sample_group(cum, trans, accept, init, seed, it, G, acts, rew, u):
         rew[i] = 1.0 if u[i * (S + 1) + S] < accept[x] else 0.0
 
 
+@njit(cache=True, _nrt=False)
+def _estimate(code, rew, params, adv):
+    """The registry's advantages of one group into ``adv``; returns kappa (1.0 kept, 0.0 dropped).
+    A function of its own, not inlined: inlining the registry's dispatch into every (S, K, G)
+    specialisation of the run kernel made each cost 3.2 s of compilation instead of 1.7 s, for
+    7.0 instead of 7.25 ns per rollout-step (1 thread, bench case)."""
+    advantage_row(code, rew, params, adv)
+    return 1.0 if keep_row(code, rew) else 0.0
+
+
 @njit(cache=True, inline="always")
-def _sampled_step(theta, pi, acts, rew, adv, code, params, lr):
+def _sampled_step(theta, pi, acts, rew, adv, code, params, lr, S, K, G):
     """theta += lr/G sum_i kappa A_i (1[a_is = j] - pi_sj); returns kappa. Each of the S K sums runs
     over i in order in a register of its own (an accumulator in memory, gacc[j] += ..., chained every
     step through a store and a reload, cost ~25% of the kernel)."""
-    G = rew.shape[0]
-    advantage_row(code, rew, params, adv)
-    kappa = 1.0 if keep_row(code, rew) else 0.0
-    S, K = pi.shape
+    kappa = _estimate(code, rew, params, adv)
     for s in range(S):
         for j in range(K):
             p = pi[s, j]
@@ -137,68 +153,72 @@ def _sampled_step(theta, pi, acts, rew, adv, code, params, lr):
 
 
 @njit(cache=True, inline="always")
-def _store(theta, dst):
+def _store(theta, dst, S, K):
     """dst[:] = theta, element by element (a slice assignment may allocate a copy: not in _nrt=False)."""
-    for s in range(theta.shape[0]):
-        for j in range(theta.shape[1]):
+    for s in range(S):
+        for j in range(K):
             dst[s, j] = theta[s, j]
 
 
 @njit(cache=True, inline="always")
-def _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit):
+def _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit, S, K):
     """Shared by both dynamics: pi = softmax(theta), first hit of the correct chain, logging.
     Returns the next log slot and whether run ``r`` stops before its update at iteration ``t``."""
-    _softmax(theta, pi)
-    if hit[r] < 0 and _correct_chain_prob(pi) >= 1.0 - eps:
+    _softmax(theta, pi, S, K)
+    if hit[r] < 0 and _correct_chain_prob(pi, S) >= 1.0 - eps:
         hit[r] = t
     if li < theta_log.shape[1] and t == li * log_every:  # == (t % log_every == 0): li logs so far
-        _store(theta, theta_log[r, li])
+        _store(theta, theta_log[r, li], S, K)
         li += 1
     return li, t == n_iter or (stop_on_hit and hit[r] >= 0)
 
 
 @njit(cache=True, inline="always")
-def _finish(theta, r, li, theta_log, theta_out):
+def _finish(theta, r, li, theta_log, theta_out, S, K):
     """Pad the log of a run that stopped early with its final logits; store them."""
     for l in range(li, theta_log.shape[1]):
-        _store(theta, theta_log[r, l])
-    _store(theta, theta_out[r])
+        _store(theta, theta_log[r, l], S, K)
+    _store(theta, theta_out[r], S, K)
 
 
-@njit(cache=True, _nrt=False)  # allocates nothing: no reference counting (see simulate.budget_kernel._run)
-def _sampled_run(r, theta, pi, cum, acts, rew, adv, u, seed, trans, accept, init, code, params, G, lr,
-                 n_iter, eps, log_every, stop_on_hit, theta_out, hit, theta_log):
-    """Run ``r`` from logits ``theta`` (its own copy), serial; the rest is the worker's scratch."""
-    hit[r] = -1
-    li = 0
-    for t in range(n_iter + 1):
-        li, stop = _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit)
-        if stop:
-            break
-        _cumsum_rows(pi, cum)
-        _sample_group(cum, trans, accept, init, seed, t, G, acts, rew, u)
-        _sampled_step(theta, pi, acts, rew, adv, code, params, lr)
-    _finish(theta, r, li, theta_log, theta_out)
-
-
-@njit(parallel=True, cache=True)
-def _sampled_runs(n_workers, theta0, seeds, trans, accept, init, code, params, G, lr, n_iter, eps,
-                  log_every, stop_on_hit, theta_out, hit, theta_log):
-    """Independent runs, each serial; threads claim runs (simulate.schedule)."""
-    R, S, K = theta0.shape
-    counter = np.zeros(1, np.int64)
-    for _ in prange(n_workers):
-        pi = np.empty((S, K))  # scratch: one set per worker
-        cum = np.empty((S, K))
-        acts = np.empty((G, S), dtype=np.int64)
-        rew = np.empty(G)
-        adv = np.empty(G)
-        u = np.empty(padded(G * (S + 1)))
+# nogil: several threads run it at once (simulate.schedule.claim_on_threads); _nrt=False: it allocates
+# nothing (the caller passes the scratch), so it is compiled without reference counting (see
+# simulate.budget_kernel._run)
+@njit(cache=True, nogil=True, _nrt=False)
+def _sampled_worker(counter, theta0, seeds, trans, accept, init, code, params, shape, lr, n_iter, eps,
+                    log_every, stop_on_hit, theta_out, hit, theta_log, theta, pi, cum, acts, rew, adv, u):
+    """Claim runs and run each serially from its own copy of theta0[r]. ``shape``: the
+    :func:`simulate.lanes.sizes` marker of (S, K, G), which every loop of an iteration sees as
+    compile-time constants (module docstring, Speed); the rest after theta_log is scratch."""
+    S, K, G = static_shape(shape)
+    r = claim(counter)
+    while r < theta0.shape[0]:
+        _store(theta0[r], theta, S, K)
+        hit[r] = -1
+        li = 0
+        for t in range(n_iter + 1):
+            li, stop = _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit, S, K)
+            if stop:
+                break
+            _cumsum_rows(pi, cum, S, K)
+            _sample_group(cum, trans, accept, init, seeds[r], t, S, K, G, acts, rew, u)
+            _sampled_step(theta, pi, acts, rew, adv, code, params, lr, S, K, G)
+        _finish(theta, r, li, theta_log, theta_out, S, K)
         r = claim(counter)
-        while r < R:
-            _sampled_run(r, theta0[r].copy(), pi, cum, acts, rew, adv, u, seeds[r], trans, accept, init,
-                         code, params, G, lr, n_iter, eps, log_every, stop_on_hit, theta_out, hit, theta_log)
-            r = claim(counter)
+
+
+def _sampled_runs(n_workers, theta0, seeds, trans, accept, init, code, params, G, lr, n_iter, eps, log_every,
+                  stop_on_hit, theta_out, hit, theta_log):
+    """Independent runs, each serial; ``n_workers`` threads claim runs (simulate.schedule)."""
+    S, K = theta0.shape[1:]
+
+    def scratch():  # theta, pi, cum (S, K); acts (G, S); rew, adv (G,); u: the draws of an iteration
+        return (np.empty((S, K)), np.empty((S, K)), np.empty((S, K)), np.empty((G, S), np.int64), np.empty(G),
+                np.empty(G), np.empty(padded(G * (S + 1))))
+
+    claim_on_threads(_sampled_worker, n_workers, (theta0, seeds, trans, accept, init, code, params, sizes(S, K, G),
+                                                  lr, n_iter, eps, log_every, stop_on_hit, theta_out, hit, theta_log),
+                     scratch)
 
 
 @njit(parallel=True, cache=True)
@@ -216,7 +236,7 @@ def _expected_runs(n_workers, theta0, trans, accept, init, code, params, G, lr, 
             hit[r] = -1
             li = 0
             for t in range(n_iter + 1):
-                li, stop = _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit)
+                li, stop = _observe(theta, pi, t, hit, r, theta_log, li, eps, log_every, n_iter, stop_on_hit, S, K)
                 if stop:
                     break
                 P = _forward_backward(pi, trans, accept, init, q)
@@ -224,7 +244,7 @@ def _expected_runs(n_workers, theta0, trans, accept, init, code, params, G, lr, 
                 for s in range(S):
                     for j in range(K):
                         theta[s, j] += lr * c * pi[s, j] * (q[s, j] - P)
-            _finish(theta, r, li, theta_log, theta_out)
+            _finish(theta, r, li, theta_log, theta_out, S, K)
             r = claim(counter)
 
 
@@ -305,8 +325,8 @@ def _metrics(theta_log, trans, accept, init, chain, success, ratio):
         pi = np.empty((S, K))
         q = np.empty((S, K))
         for l in range(L):
-            _softmax(theta_log[r, l], pi)
-            chain[r, l] = _correct_chain_prob(pi)
+            _softmax(theta_log[r, l], pi, S, K)
+            chain[r, l] = _correct_chain_prob(pi, S)
             success[r, l] = _forward_backward(pi, trans, accept, init, q)
             for s in range(S):
                 ratio[r, l, s] = _ratio_row(pi[s], q[s], 0)[2]

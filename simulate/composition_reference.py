@@ -7,8 +7,8 @@ RNG of :mod:`simulate.rng` is evaluated on uint64 arrays (``uniform_np``, tested
 (runs, G) reward array. Results agree with the Numba kernel to round-off (the score sum is an
 einsum here, a loop there); tests/test_composition_simulate.py checks it.
 
-``rlvr-lab bench`` times :func:`simulate.composition._sampled_runs` (one parallel region over runs,
-each run serial) against this reference (target >= 5x) and against :func:`_minimum_work`, what no
+``rlvr-lab bench`` times :func:`simulate.composition._sampled_runs` (threads claim runs, each run
+serial) against this reference (target >= 5x) and against :func:`_minimum_work`, what no
 exact simulator of the model can avoid, in the kernel's layout: per run and iteration the stream
 key, the G (S + 1) counter draws and the S K exps of the softmax (target >= 50% of it). The
 floor draws one at a time: drawing them in vector blocks as the kernel does (simulate.rng.uniforms_into)
@@ -107,5 +107,5 @@ def make_bench_cases(quick: bool) -> list:
         reference="numpy", kernel="numba kernel", limit="minimum work (draws + softmax exps)",
         serial="numba kernel, 1 thread",
         setup=lambda: (kernel(), _minimum_work(1, seeds[:1], v.S, v.K, G, 1, np.zeros(1))),
-        note=f"mod-3, S=2, K=3, G={G}, {R} runs x {n_iter} iterations, grpo; one parallel region over runs",
+        note=f"mod-3, S=2, K=3, G={G}, {R} runs x {n_iter} iterations, grpo; threads claim runs",
         targets={"numba kernel": ">= 5x numpy, >= 50% of minimum work"})]

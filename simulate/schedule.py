@@ -28,18 +28,25 @@ Importing this module therefore sets ``OMP_WAIT_POLICY=PASSIVE`` unless the envi
 chose a policy; libgomp reads it when Numba first starts its threads (an OpenMP runtime loaded
 earlier keeps its own setting). The regions here last milliseconds, so a sleeping thread's wake-up
 (tens of microseconds) costs nothing measurable on a quiet machine.
+
+:func:`claim_on_threads` runs the same scheme without a ``prange`` region: a serial worker kernel
+compiled with ``nogil=True`` claims units on a few Python threads. It is for kernels specialised
+per call shape (:func:`simulate.lanes.sizes`): a parallel wrapper is compiled again for every
+specialisation (about 2.3 s each for composition's), a thread pool compiles nothing.
 """
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
+import numpy as np
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["claim", "workers"]
+__all__ = ["claim", "workers", "claim_on_threads"]
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -68,3 +75,36 @@ def claim(counter):
 def workers(n_units: int) -> int:
     """Tasks for a claiming region: one per Numba thread, never more than the units (at least 1)."""
     return max(1, min(numba.get_num_threads(), int(n_units)))
+
+
+def claim_on_threads(worker, n_workers: int, args: tuple, scratch) -> None:
+    """Run ``worker(counter, *args, *scratch())`` on ``n_workers`` threads sharing one claim counter.
+
+    ``worker`` is a serial kernel compiled with ``nogil=True`` that claims units with :func:`claim`
+    until none is left (the loop of the module docstring, without the ``prange``); ``scratch()``
+    returns a tuple of one worker's scratch arrays, called once per worker. One worker runs in the
+    calling thread. Results are the same bits on any number of workers, as with the ``prange`` form.
+    An exception in any worker is raised here once every worker has stopped.
+    """
+    counter = np.zeros(1, np.int64)
+    others = [_helpers(n_workers - 1).submit(worker, counter, *args, *scratch()) for _ in range(n_workers - 1)]
+    try:
+        worker(counter, *args, *scratch())
+    finally:
+        for f in others:
+            f.exception()  # wait for every worker, whatever happened here
+    for f in others:
+        f.result()
+
+
+_POOL: list = [None, 0]  # the helper threads of claim_on_threads, kept between calls, and their number
+
+
+def _helpers(n: int) -> ThreadPoolExecutor:
+    """A pool of at least ``n`` threads, reused by later calls: starting threads on every call cost
+    about 0.25 ms per call (2 workers), a few % of a composition bench call."""
+    if _POOL[1] < n:
+        if _POOL[0] is not None:
+            _POOL[0].shutdown(wait=False)
+        _POOL[:] = [ThreadPoolExecutor(n, thread_name_prefix="rlvr-lab-worker"), n]
+    return _POOL[0]

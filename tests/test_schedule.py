@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numba import njit, prange
 
-from simulate.schedule import claim, workers
+from simulate.schedule import claim, claim_on_threads, workers
 
 
 @njit(parallel=True)
@@ -48,3 +48,37 @@ def test_waiting_threads_sleep_unless_the_user_chose_a_policy():
     out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ACTIVE"
+
+
+@njit(nogil=True)
+def _claim_serially(counter, n_units, hits, owner, me):
+    b = claim(counter)
+    while b < n_units:
+        hits[b] += 1
+        owner[b] = me[0]
+        b = claim(counter)
+
+
+@pytest.mark.parametrize("n_workers,n_units", [(1, 0), (1, 7), (2, 1), (2, 4096), (3, 257)])
+def test_threads_claim_every_unit_exactly_once_each_with_its_own_scratch(n_workers, n_units):
+    hits = np.zeros(n_units, np.int64)
+    owner = np.full(n_units, -1, np.int64)
+    made = []
+
+    def scratch():  # one id per worker, handed to its worker as scratch
+        made.append(len(made))
+        return (np.array([made[-1]]),)
+
+    claim_on_threads(_claim_serially, n_workers, (n_units, hits, owner), scratch)
+    assert hits.tolist() == [1] * n_units
+    assert made == list(range(max(1, n_workers)))
+    assert set(owner.tolist()) <= set(made)
+
+
+def test_a_failing_worker_raises_in_the_caller():
+    def worker(counter, box):
+        if claim(counter) == 1:  # the second worker to claim fails
+            raise RuntimeError("worker failed")
+
+    with pytest.raises(RuntimeError, match="worker failed"):
+        claim_on_threads(worker, 2, (), lambda: ((),))
