@@ -38,10 +38,10 @@ Speed (``rlvr-lab bench``, case composition.sampled_runs; 1 thread, interleaved 
 rollout-step). The sampled kernel is compiled for its (S, K, G) (:func:`simulate.lanes.sizes`), so
 every loop of an iteration has a fixed trip count: 10.1-10.2 -> 7.2-7.5 (K and G alone gave only
 9.7). What that costs and how it is kept small:
-- one compilation per distinct (S, K, G), about 1.3-1.4 s (cached on disk like every kernel); a cold
+- one compilation per distinct (S, K, G), about 1.2-1.4 s (cached on disk like every kernel); a cold
   ``reproduce`` (14 shapes) went from 95 s to 105 s, a warm one stays at 32-33 s;
 - the registry's estimator is one separately compiled function (:func:`_estimate`), not inlined into
-  every specialisation (3.2 s per shape inlined, for 7.0 instead of 7.25 ns);
+  every specialisation (3.4-3.5 s per shape inlined, for 1-2% of speed);
 - the worker is one function, no inlined run function inside it (1.9-2.4 -> 1.3-1.4 s per shape:
   Numba copies a callee's IR for every inlining);
 - no ``prange`` wrapper: a parallel region would be compiled again per shape (2.3 s each), so threads
@@ -130,8 +130,8 @@ def _sample_group(cum, trans, accept, init, seed, it, S, K, G, acts, rew, u):
 def _estimate(code, rew, params, adv):
     """The registry's advantages of one group into ``adv``; returns kappa (1.0 kept, 0.0 dropped).
     A function of its own, not inlined: inlining the registry's dispatch into every (S, K, G)
-    specialisation of the run kernel made each cost 3.2 s of compilation instead of 1.7 s, for
-    7.0 instead of 7.25 ns per rollout-step (1 thread, bench case)."""
+    specialisation of the worker made each cost 3.4-3.5 s of compilation instead of 1.2-1.4 s, for
+    1-2% of speed (1 thread, bench case, interleaved A/B)."""
     advantage_row(code, rew, params, adv)
     return 1.0 if keep_row(code, rew) else 0.0
 
