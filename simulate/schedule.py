@@ -97,14 +97,15 @@ def claim_on_threads(worker, n_workers: int, args: tuple, scratch) -> None:
         f.result()
 
 
-_POOL: list = [None, 0]  # the helper threads of claim_on_threads, kept between calls, and their number
+_POOL: list = [None, 0, 0]  # claim_on_threads' helper threads, kept between calls: pool, size, process id
 
 
 def _helpers(n: int) -> ThreadPoolExecutor:
     """A pool of at least ``n`` threads, reused by later calls: starting threads on every call cost
-    about 0.25 ms per call (2 workers), a few % of a composition bench call."""
-    if _POOL[1] < n:
-        if _POOL[0] is not None:
+    about 0.25 ms per call (2 workers), a few % of a composition bench call. A forked child gets a
+    pool of its own (its copy of the parent's pool has no threads and would never run a task)."""
+    if _POOL[1] < n or _POOL[2] != os.getpid():
+        if _POOL[0] is not None and _POOL[2] == os.getpid():
             _POOL[0].shutdown(wait=False)
-        _POOL[:] = [ThreadPoolExecutor(n, thread_name_prefix="rlvr-lab-worker"), n]
+        _POOL[:] = [ThreadPoolExecutor(n, thread_name_prefix="rlvr-lab-worker"), n, os.getpid()]
     return _POOL[0]

@@ -82,3 +82,24 @@ def test_a_failing_worker_raises_in_the_caller():
 
     with pytest.raises(RuntimeError, match="worker failed"):
         claim_on_threads(worker, 2, (), lambda: ((),))
+
+
+def test_a_forked_child_runs_its_workers_on_threads_of_its_own():
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    claim_on_threads(_claim_serially, 2, (4, np.zeros(4, np.int64), np.zeros(4, np.int64)),
+                     lambda: (np.array([0]),))  # the parent's pool exists before the fork
+    child = mp.get_context("fork").Process(target=_claim_in_child)
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0  # a child reusing the parent's thread-less pool would hang
+
+
+def _claim_in_child():
+    hits = np.zeros(64, np.int64)
+    claim_on_threads(_claim_serially, 2, (64, hits, np.zeros(64, np.int64)), lambda: (np.array([0]),))
+    raise SystemExit(0 if hits.tolist() == [1] * 64 else 1)
