@@ -95,6 +95,21 @@ def test_sampled_kernel_equals_python_oracle(v, pi0, est, opt, stop):
         np.testing.assert_allclose(res.theta_log[r], logs, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("v, pi0, G", [(mod_verifier(1), symmetric_base(0.4, 1), 1),
+                                       (mod_verifier(4), symmetric_base(0.3, 4), 13),
+                                       (and_verifier(3, 5), symmetric_base(0.3, 3, 5), 9)])
+def test_sampled_kernel_equals_oracle_at_other_sizes(v, pi0, G):
+    """The kernel is compiled per (S, K, G): sizes whose loops leave remainders after vector blocks."""
+    seeds = np.array([3, 11])
+    kw = dict(G=G, lr=0.6, n_iter=15, eps=0.3, log_every=5)
+    res = sampled_runs(pi0, v, seeds, estimator="rloo", **kw)
+    for r, seed in enumerate(seeds):
+        theta, hit, logs = _oracle_sampled(pi0, v, int(seed), "rloo", stop_on_hit=False, **kw)
+        np.testing.assert_allclose(res.theta[r], theta, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(res.theta_log[r], logs, rtol=1e-13, atol=1e-13)
+        assert res.hit[r] == hit
+
+
 @pytest.mark.parametrize("v, pi0, est, opt", CASES)
 def test_expected_kernel_equals_enumeration_oracle(v, pi0, est, opt):
     G, lr, n_iter = 4, 0.8, 30
