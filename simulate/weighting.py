@@ -32,7 +32,19 @@ Speed (``rlvr-lab bench``, case weighting.dynamics). Measured and not kept, so t
 again blind (1 thread, interleaved A/B against the kept form): two prompts stepped together in one
 loop body, each step a shared inlined function (11.1-11.7 vs 11.0-11.2 ns per response: no gain;
 a step is too long for the processor to overlap two); ``error_model="numpy"`` on :func:`_prompt`
-(11.6 -> 11.9-12.0, slower); the success count taken in the draw loop (no change).
+(11.6 -> 11.9-12.0, slower); the success count taken in the draw loop (no change); then, on the
+9.5 ns kernel: the G draws of a step as one vector block first (simulate.rng.uniforms_into, as
+paper E draws: 9.49-9.54 -> 9.47-9.58, no change); the KL step's divisions in a loop of their own
+before the scatter (9.35-9.55 -> 9.53-9.69); outputs laid out (P, T) so that a prompt's stores are
+contiguous (about 2%, less than the transpose back to (T, P) would cost).
+Where the time goes (1 thread, bench case; doubling one part at a time): the draws and inverse-CDF
+counts about 2 ns per response, the estimator about 1-1.5 ns (grpo: two ordered sums of G, a sqrt,
+G divisions per group), softmax, CDF and rho after a moving step about 2 ns, of which the K exps
+are about 1.4 ns (libm calls; they count in the minimum work); the rest is the update and the
+per-step bookkeeping. Most of it is short ordered sums, which cannot be reordered without changing
+the numbers. Vectorising across prompts (one lane per prompt, every sum still in order) would keep
+the bits, but it would make the floor's draws faster by as much as the kernel's, so it need not
+raise the floor share; not tried.
 """
 
 from __future__ import annotations
