@@ -37,7 +37,10 @@ Run: ``rlvr-lab reproduce --only composition``; ``rlvr-lab bench`` times the sam
 Speed (``rlvr-lab bench``, case composition.sampled_runs; 1 thread, interleaved A/B, ns per
 rollout-step). The sampled kernel is compiled for its (S, K, G) (:func:`simulate.lanes.sizes`), so
 every loop of an iteration has a fixed trip count: 10.1-10.2 -> 7.2-7.5 (K and G alone gave only
-9.7). What that costs and how it is kept small:
+9.7). The S K score sums of the update then run in one vector (:func:`simulate.lanes.onehot_scores`,
+the same operations lane by lane): 7.4-7.5 -> 6.4-6.5, about 58% of the bench's minimum work (the
+scalar sums were a third of the kernel's instructions). What the specialisation costs and how it is
+kept small:
 - one compilation per distinct (S, K, G), about 1.2-1.4 s (cached on disk like every kernel); a cold
   ``reproduce`` (14 shapes) went from 95 s to 105 s, a warm one stays at 32-33 s;
 - the registry's estimator is one separately compiled function (:func:`_estimate`), not inlined into
@@ -59,7 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from simulate.lanes import sizes, static_shape
+from simulate.lanes import onehot_scores, sizes, static_shape
 from simulate.rng import padded, stream_key, uniforms_into
 from simulate.schedule import claim, claim_on_threads, workers
 from theory.bench import BenchCase
@@ -137,18 +140,15 @@ def _estimate(code, rew, params, adv):
 
 
 @njit(cache=True, inline="always")
-def _sampled_step(theta, pi, acts, rew, adv, code, params, lr, S, K, G):
-    """theta += lr/G sum_i kappa A_i (1[a_is = j] - pi_sj); returns kappa. Each of the S K sums runs
-    over i in order in a register of its own (an accumulator in memory, gacc[j] += ..., chained every
-    step through a store and a reload, cost ~25% of the kernel)."""
+def _sampled_step(theta, pi, acts, rew, adv, score, code, params, lr, shape):
+    """theta += lr/G sum_i kappa A_i (1[a_is = j] - pi_sj); returns kappa. The S K score sums run
+    over i in order, all at once in one vector (simulate.lanes.onehot_scores, into ``score``)."""
+    S, K, G = static_shape(shape)
     kappa = _estimate(code, rew, params, adv)
+    onehot_scores(shape, adv, acts, pi, score)
     for s in range(S):
         for j in range(K):
-            p = pi[s, j]
-            acc = 0.0
-            for i in range(G):
-                acc += adv[i] * ((1.0 if acts[i, s] == j else 0.0) - p)
-            theta[s, j] += lr * kappa * acc / G
+            theta[s, j] += lr * kappa * score[s, j] / G
     return kappa
 
 
@@ -186,7 +186,7 @@ def _finish(theta, r, li, theta_log, theta_out, S, K):
 # simulate.budget_kernel._run)
 @njit(cache=True, nogil=True, _nrt=False)
 def _sampled_worker(counter, theta0, seeds, trans, accept, init, code, params, shape, lr, n_iter, eps,
-                    log_every, stop_on_hit, theta_out, hit, theta_log, theta, pi, cum, acts, rew, adv, u):
+                    log_every, stop_on_hit, theta_out, hit, theta_log, theta, pi, cum, acts, rew, adv, u, score):
     """Claim runs and run each serially from its own copy of theta0[r]. ``shape``: the
     :func:`simulate.lanes.sizes` marker of (S, K, G), which every loop of an iteration sees as
     compile-time constants (module docstring, Speed); the rest after theta_log is scratch."""
@@ -202,7 +202,7 @@ def _sampled_worker(counter, theta0, seeds, trans, accept, init, code, params, s
                 break
             _cumsum_rows(pi, cum, S, K)
             _sample_group(cum, trans, accept, init, seeds[r], t, S, K, G, acts, rew, u)
-            _sampled_step(theta, pi, acts, rew, adv, code, params, lr, S, K, G)
+            _sampled_step(theta, pi, acts, rew, adv, score, code, params, lr, shape)
         _finish(theta, r, li, theta_log, theta_out, S, K)
         r = claim(counter)
 
@@ -212,9 +212,9 @@ def _sampled_runs(n_workers, theta0, seeds, trans, accept, init, code, params, G
     """Independent runs, each serial; ``n_workers`` threads claim runs (simulate.schedule)."""
     S, K = theta0.shape[1:]
 
-    def scratch():  # theta, pi, cum (S, K); acts (G, S); rew, adv (G,); u: the draws of an iteration
+    def scratch():  # theta, pi, cum (S, K); acts (G, S); rew, adv (G,); u: an iteration's draws; score (S, K)
         return (np.empty((S, K)), np.empty((S, K)), np.empty((S, K)), np.empty((G, S), np.int64), np.empty(G),
-                np.empty(G), np.empty(padded(G * (S + 1))))
+                np.empty(G), np.empty(padded(G * (S + 1))), np.empty((S, K)))
 
     claim_on_threads(_sampled_worker, n_workers, (theta0, seeds, trans, accept, init, code, params, sizes(S, K, G),
                                                   lr, n_iter, eps, log_every, stop_on_hit, theta_out, hit, theta_log),

@@ -1,12 +1,12 @@
-"""simulate.lanes: the compiled vector count equals its plain-Python twin and NumPy, bit for bit; the
-sizes marker carries its sizes into a kernel."""
+"""simulate.lanes: the compiled vector count and one-hot scores equal their plain-Python twins and
+NumPy, bit for bit; the sizes marker carries its sizes into a kernel."""
 
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 from numba import njit
 
-from simulate.lanes import count_le, sizes, static_shape
+from simulate.lanes import count_le, onehot_scores, sizes, static_shape
 from simulate.rng import LANES
 
 
@@ -85,3 +85,44 @@ def test_each_sizes_is_its_own_specialisation():
 def test_sizes_refuses_non_positive_or_non_integer(bad):
     with pytest.raises(ValueError, match="sizes must be integers >= 1"):
         sizes(*bad)
+
+
+@njit
+def _scores_compiled(shape, adv, acts, pi, out):
+    onehot_scores(shape, adv, acts, pi, out)
+
+
+@njit
+def _scores_strided(shape, adv, acts, pi, out):
+    onehot_scores(shape, adv[::2], acts, pi, out)  # not contiguous: the loop, not the vector form
+
+
+def _bits(x):
+    return np.ascontiguousarray(x).view(np.uint64).tolist()
+
+
+@given(S=st.integers(1, 6), K=st.integers(2, 5), G=st.integers(1, 20), seed=st.integers(0, 2**32 - 1),
+       signed_zero=st.booleans())
+def test_onehot_scores_equal_the_loop_and_numpy_bit_for_bit(S, K, G, seed, signed_zero):
+    rng = np.random.default_rng(seed)
+    adv = rng.normal(size=G) * 10.0 ** rng.integers(-3, 4, size=G)  # mixed magnitudes: order matters
+    if signed_zero:
+        adv[rng.random(G) < 0.3] = -0.0
+    acts = rng.integers(0, K, size=(G, S))
+    pi = rng.dirichlet(np.ones(K), size=S)
+    compiled, twin = np.full((S, K), np.nan), np.full((S, K), np.nan)
+    _scores_compiled(sizes(S, K, G), adv, acts, pi, compiled)
+    onehot_scores(sizes(S, K, G), adv, acts, pi, twin)
+    expected = np.zeros((S, K))  # the sum in rollout order, one (s, j) at a time
+    for i in range(G):
+        expected += adv[i] * ((acts[i][:, None] == np.arange(K)).astype(np.float64) - pi)
+    assert _bits(compiled) == _bits(twin) == _bits(expected)
+
+
+def test_onehot_scores_strided_take_the_loop():
+    adv2 = np.array([1.0, 9.0, -2.0, 9.0, 0.5, 9.0])  # adv2[::2] = 1, -2, 0.5
+    acts = np.array([[0], [1], [1]])
+    pi = np.array([[0.25, 0.75]])
+    out = np.empty((1, 2))
+    _scores_strided(sizes(1, 2, 3), adv2, acts, pi, out)
+    assert out.tolist() == [[1.0 * 0.75 + -2.0 * -0.25 + 0.5 * -0.25, 1.0 * -0.75 + -2.0 * 0.25 + 0.5 * 0.25]]
