@@ -122,7 +122,11 @@ def _vector_sizes(shape, adv, acts, pi, out):
         return None
     if tuple((a.dtype, a.ndim) for a in arrays) != ((f64, 1), (types.int64, 2), (f64, 2), (f64, 2)):
         return None
-    return shape.dtype.typeof("sizes").shape[:3]
+    n = shape.dtype.typeof("sizes").shape[:3]
+    return n if n[0] * n[1] <= MAX_LANES else None
+
+
+MAX_LANES = 64  # the widest accumulator vector (512 bytes); more sums take the loop
 
 
 @intrinsic

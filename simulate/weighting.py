@@ -36,7 +36,9 @@ a step is too long for the processor to overlap two); ``error_model="numpy"`` on
 9.5 ns kernel: the G draws of a step as one vector block first (simulate.rng.uniforms_into, as
 paper E draws: 9.49-9.54 -> 9.47-9.58, no change); the KL step's divisions in a loop of their own
 before the scatter (9.35-9.55 -> 9.53-9.69); outputs laid out (P, T) so that a prompt's stores are
-contiguous (about 2%, less than the transpose back to (T, P) would cost).
+contiguous (about 2%, less than the transpose back to (T, P) would cost); the KL step's scatter-add
+as one vector of K sums (an intrinsic like simulate.lanes.onehot_scores, adding 0.0 for the other
+responses: the same bits): 9.45-9.57 -> 9.66-9.83, slower.
 Where the time goes (1 thread, bench case; doubling one part at a time): the draws and inverse-CDF
 counts about 2 ns per response, the estimator about 1-1.5 ns (grpo: two ordered sums of G, a sqrt,
 G divisions per group), softmax, CDF and rho after a moving step about 2 ns, of which the K exps
