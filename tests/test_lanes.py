@@ -126,3 +126,16 @@ def test_onehot_scores_strided_take_the_loop():
     out = np.empty((1, 2))
     _scores_strided(sizes(1, 2, 3), adv2, acts, pi, out)
     assert out.tolist() == [[1.0 * 0.75 + -2.0 * -0.25 + 0.5 * -0.25, 1.0 * -0.75 + -2.0 * 0.25 + 0.5 * 0.25]]
+
+
+def test_onehot_scores_beyond_max_lanes_take_the_loop():
+    from simulate.lanes import MAX_LANES
+
+    S, K, G = 9, 8, 5  # 72 sums > MAX_LANES
+    assert S * K > MAX_LANES
+    rng = np.random.default_rng(5)
+    adv, acts, pi = rng.normal(size=G), rng.integers(0, K, size=(G, S)), rng.dirichlet(np.ones(K), size=S)
+    compiled, twin = np.empty((S, K)), np.empty((S, K))
+    _scores_compiled(sizes(S, K, G), adv, acts, pi, compiled)
+    onehot_scores(sizes(S, K, G), adv, acts, pi, twin)
+    assert _bits(compiled) == _bits(twin)
