@@ -41,11 +41,11 @@ every loop of an iteration has a fixed trip count: 10.1-10.2 -> 7.2-7.5 (K and G
 the same operations lane by lane): 7.4-7.5 -> 6.4-6.5, about 58% of the bench's minimum work (the
 scalar sums were a third of the kernel's instructions). What the specialisation costs and how it is
 kept small:
-- one compilation per distinct (S, K, G), about 1.2-1.4 s (cached on disk like every kernel); a cold
+- one compilation per distinct (S, K, G), about 1.2-1.6 s (cached on disk like every kernel); a cold
   ``reproduce`` (14 shapes) went from 95 s to 105 s, a warm one stays at 32-33 s;
 - the registry's estimator is one separately compiled function (:func:`_estimate`), not inlined into
   every specialisation (3.4-3.5 s per shape inlined, for 1-2% of speed);
-- the worker is one function, no inlined run function inside it (1.9-2.4 -> 1.3-1.4 s per shape:
+- the worker is one function, no inlined run function inside it (1.9-2.4 -> 1.2-1.6 s per shape:
   Numba copies a callee's IR for every inlining);
 - no ``prange`` wrapper: a parallel region would be compiled again per shape (2.3 s each), so threads
   claim runs from a small reused thread pool (simulate.schedule.claim_on_threads).
@@ -133,7 +133,7 @@ def _sample_group(cum, trans, accept, init, seed, it, S, K, G, acts, rew, u):
 def _estimate(code, rew, params, adv):
     """The registry's advantages of one group into ``adv``; returns kappa (1.0 kept, 0.0 dropped).
     A function of its own, not inlined: inlining the registry's dispatch into every (S, K, G)
-    specialisation of the worker made each cost 3.4-3.5 s of compilation instead of 1.2-1.4 s, for
+    specialisation of the worker made each cost 3.4-3.5 s of compilation instead of 1.2-1.6 s, for
     1-2% of speed (1 thread, bench case, interleaved A/B)."""
     advantage_row(code, rew, params, adv)
     return 1.0 if keep_row(code, rew) else 0.0
