@@ -44,6 +44,8 @@ from simulate.rng import LANES
 
 __all__ = ["count_le", "onehot_scores", "sizes", "static_shape"]
 
+MAX_LANES = 64  # onehot_scores' widest accumulator vector (512 bytes); more sums take the loop
+
 
 def count_le(a, start, x):
     """How many of a[start], ..., a[start + LANES - 1] are <= x (NaN compares false).
@@ -126,9 +128,6 @@ def _vector_sizes(shape, adv, acts, pi, out):
     return n if n[0] * n[1] <= MAX_LANES else None
 
 
-MAX_LANES = 64  # the widest accumulator vector (512 bytes); more sums take the loop
-
-
 @intrinsic
 def _onehot_scores_vector(typingctx, shape, adv, acts, pi, out):
     """LLVM IR of onehot_scores (module docstring): a loop over the G rollouts whose accumulator is
@@ -140,9 +139,8 @@ def _onehot_scores_vector(typingctx, shape, adv, acts, pi, out):
     L = S * K
 
     def codegen(context, builder, sig, args):
-        _, adv_v, acts_v, pi_v, out_v = args
-        data = [context.make_array(t)(context, builder, v).data for t, v in zip(sig.args[1:], args[1:])]
-        adv_p, acts_p, pi_p, out_p = data
+        adv_p, acts_p, pi_p, out_p = (context.make_array(t)(context, builder, v).data
+                                      for t, v in zip(sig.args[1:], args[1:]))
         vec, ivec = ir.VectorType(ir.DoubleType(), L), ir.VectorType(ir.IntType(64), L)
         row_t = ir.VectorType(ir.IntType(64), S)
         i32 = ir.IntType(32)
