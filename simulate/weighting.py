@@ -195,9 +195,17 @@ def _prompt(p, code, params, z, correct, shape, g, eta, update, n_steps, max_ref
         rho_out[t + 1, p] = rho
 
 
+def _dynamics(n_workers, code, params, logits, correct, g, eta, update, n_steps, max_refill, seed, *outs):
+    """The kernel of :func:`simulate` (and of the bench): P prompts' logits (P, K), their outputs
+    ``outs`` = rho, successes, responses, signal. The sizes marker of K is derived here, from the
+    logits it must match (:func:`_prompt` reads K entries of every row unchecked)."""
+    _dynamics_kernel(n_workers, code, params, logits, correct, sizes(logits.shape[1]), g, eta, update, n_steps,
+                     max_refill, seed, *outs)
+
+
 @njit(cache=True, parallel=True)
-def _dynamics(n_workers, code, params, logits, correct, shape, g, eta, update, n_steps, max_refill, seed,
-              rho_out, succ_out, resp_out, signal_out):
+def _dynamics_kernel(n_workers, code, params, logits, correct, shape, g, eta, update, n_steps, max_refill, seed,
+                     rho_out, succ_out, resp_out, signal_out):
     """Prompts are independent: threads claim them one at a time (simulate.schedule). ``shape``:
     ``simulate.lanes.sizes(K)`` (:func:`_prompt`)."""
     P = logits.shape[0]
@@ -296,8 +304,7 @@ def simulate(name: str, rho0, *, group_size: int, n_steps: int, step: float, sca
     succ = np.empty((t, p), dtype=np.int32)
     resp = np.empty((t, p), dtype=np.int32)
     signal = np.empty((t, p), dtype=np.bool_)
-    _dynamics(workers(logits.shape[0]), spec.code, spec.params, logits, correct, sizes(logits.shape[1]), g, eta, upd,
-              t, refill, seed,
+    _dynamics(workers(logits.shape[0]), spec.code, spec.params, logits, correct, g, eta, upd, t, refill, seed,
               rho, succ, resp, signal)
     return WeightingRun(rho, succ, resp, signal, float(step))
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from simulate.lanes import sizes
 from simulate.rng import stream_key, uniform_at
 from simulate.schedule import claim, workers
 from simulate.weighting import _dynamics, _numpy_reference, initial_logits, initial_success
@@ -54,12 +53,11 @@ def make_bench_cases(quick: bool) -> list[BenchCase]:
     p, g, t = (512, 16, 50) if quick else (4096, 16, 200)
     spec = resolve("grpo")
     logits, correct = initial_logits(initial_success("from_scratch", p, 0))
-    shape = sizes(logits.shape[1])
     outs = (np.empty((t + 1, p)), np.empty((t, p), np.int32), np.empty((t, p), np.int32),
             np.empty((t, p), np.bool_))
 
     def kernel():
-        _dynamics(workers(p), spec.code, spec.params, logits, correct, shape, g, 0.01, 0, t, 0, 1, *outs)
+        _dynamics(workers(p), spec.code, spec.params, logits, correct, g, 0.01, 0, t, 0, 1, *outs)
 
     def numpy_run():
         _numpy_reference(spec.code, spec.params, logits, correct, g, 0.01, t, 1)
