@@ -47,6 +47,14 @@ __all__ = ["count_le", "onehot_scores", "sizes", "static_shape"]
 MAX_LANES = 64  # onehot_scores' widest accumulator vector (512 bytes); more sums take the loop
 
 
+def _splat(builder, value, vector):
+    """IR: ``value`` in every lane of a ``vector``-typed value (insertelement, then a zero shuffle)."""
+    i32 = ir.IntType(32)
+    lane0 = builder.insert_element(ir.Constant(vector, ir.Undefined), value, ir.Constant(i32, 0))
+    return builder.shuffle_vector(lane0, ir.Constant(vector, ir.Undefined),
+                                  ir.Constant(ir.VectorType(i32, vector.count), [0] * vector.count))
+
+
 def count_le(a, start, x):
     """How many of a[start], ..., a[start + LANES - 1] are <= x (NaN compares false).
 
@@ -75,10 +83,7 @@ def _count_le_vector(typingctx, a, start, x):
         data = context.make_array(sig.args[0])(context, builder, array).data
         vector = ir.VectorType(ir.DoubleType(), LANES)
         block = builder.load(builder.bitcast(builder.gep(data, [index]), vector.as_pointer()), align=8)
-        lane0 = builder.insert_element(ir.Constant(vector, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
-        splat = builder.shuffle_vector(lane0, ir.Constant(vector, ir.Undefined),
-                                       ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES))
-        mask = builder.bitcast(builder.fcmp_ordered("<=", block, splat), ir.IntType(LANES))
+        mask = builder.bitcast(builder.fcmp_ordered("<=", block, _splat(builder, value, vector)), ir.IntType(LANES))
         return builder.zext(builder.ctpop(mask), ir.IntType(64))
 
     return types.int64(a, start, x), codegen
@@ -151,9 +156,7 @@ def _onehot_scores_vector(typingctx, shape, adv, acts, pi, out):
         acc = cgutils.alloca_once_value(builder, zero)
         with cgutils.for_range(builder, ir.Constant(ir.IntType(64), G)) as loop:
             i = loop.index
-            a = builder.load(builder.gep(adv_p, [i]))
-            a = builder.shuffle_vector(builder.insert_element(ir.Constant(vec, ir.Undefined), a, ir.Constant(i32, 0)),
-                                       ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(i32, L), [0] * L))
+            a = _splat(builder, builder.load(builder.gep(adv_p, [i])), vec)
             row = builder.load(builder.bitcast(builder.gep(acts_p, [builder.mul(i, ir.Constant(ir.IntType(64), S))]),
                                                row_t.as_pointer()), align=8)
             lanes = builder.shuffle_vector(row, ir.Constant(row_t, ir.Undefined), step)

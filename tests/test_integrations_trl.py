@@ -170,7 +170,7 @@ def test_kae_state_survives_save_and_resume(tmp_path):
               dataset=ds)
     full = run(rt.GRPOTrainer, trl.GRPOConfig, tmp_path / "full", make_reward(), **kw)
     run(rt.GRPOTrainer, trl.GRPOConfig, tmp_path / "part", make_reward(), save_strategy="steps",
-               save_steps=2, **kw)
+        save_steps=2, **kw)
     ck = tmp_path / "part" / "checkpoint-2"
     doc = json.loads((ck / rt.STATE_FILE).read_text())
     assert doc["estimator"] == "kae" and doc["step"] == 2

@@ -23,6 +23,7 @@ _TRAITS = {  # centered, shift_invariant, scale_invariant, homogeneous, symmetri
     "stateful": (False, True, False, True, False, False),
 }
 
+
 @dataclass(frozen=True, eq=False)
 class Estimator:
     """One registered estimator: the single source of everything the layers need about it.
