@@ -42,7 +42,8 @@ the same operations lane by lane): 7.4-7.5 -> 6.4-6.5, about 58% of the bench's 
 scalar sums were a third of the kernel's instructions). What the specialisation costs and how it is
 kept small:
 - one compilation per distinct (S, K, G), about 1.2-1.6 s (cached on disk like every kernel); a cold
-  ``reproduce`` (14 shapes) went from 95 s to 105 s, a warm one stays at 32-33 s;
+  ``reproduce`` (14 shapes) takes 10-17 s more (two back-to-back pairs: 95 -> 105 s, 106 -> 123 s),
+  a warm one stays at 32-35 s;
 - the registry's estimator is one separately compiled function (:func:`_estimate`), not inlined into
   every specialisation (3.4-3.5 s per shape inlined, for 1-2% of speed);
 - the worker is one function, no inlined run function inside it (1.9-2.4 -> 1.2-1.6 s per shape:
