@@ -7,6 +7,7 @@ re-exports them with the configs that call them.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 __all__ = ["BUILTIN", "check_output_file", "check_output_dir", "check_input_file", "check_device", "check_model_name"]
@@ -24,12 +25,21 @@ def _first_existing(path: Path) -> Path:
 
 
 def _check_creatable(name: str, path, start: Path) -> None:
-    """The nearest existing ancestor of ``start`` is a writable directory (so ``path`` can be created)."""
+    """The nearest existing ancestor of ``start`` is a writable directory (so ``path`` can be created).
+
+    Writable means that a directory can be made there: the permission bits alone do not say it for
+    root, a read-only mount or a virtual file system such as /proc, so an empty directory is made and
+    removed again (nothing is left behind)."""
     anc = _first_existing(start)
     if not anc.is_dir():
         raise ValueError(f"{name} cannot be created: {str(anc)!r} is not a directory (path {str(path)!r})")
     if not os.access(anc, os.W_OK):
         raise ValueError(f"{name} cannot be created: directory {str(anc)!r} is not writable")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".rlvr-lab-probe-", dir=anc))
+    except OSError as exc:
+        raise ValueError(f"{name} cannot be created: nothing can be written in {str(anc)!r} "
+                         f"({exc.strerror}; path {str(path)!r})") from None
 
 
 def check_output_file(name: str, path) -> Path:

@@ -106,11 +106,15 @@ def _figures(args) -> int:
 
 
 def _bench(args) -> int:
+    from llm_backend.config_checks import check_output_file
     from rlvr_lab.bench import run_bench
 
+    if args.json is not None:  # checked before the cases run: a bench takes minutes
+        check_output_file("--json", args.json)
     rows = run_bench(quick=args.quick, pattern=args.only, repeats=args.repeats, contention=args.contention,
                      hogs=args.hogs)
-    if args.json:
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=1))
     return 0
 
@@ -133,6 +137,9 @@ def main(argv=None) -> int:
     except ValueError as exc:  # the library's bad-input errors: one line, exit 2
         sys.stderr.write(f"rlvr-lab {args.command}: error: {exc}\n")
         return 2
+    except OSError as exc:  # a file system failing during the run (disk full, a path removed): one line, exit 1
+        sys.stderr.write(f"rlvr-lab {args.command}: error: {exc}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("rlvr-lab: interrupted\n")
         return 130

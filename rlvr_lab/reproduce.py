@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from figures.executors import make_executor
 from figures.registry import select
 from figures.runner import context, default_inputs_dir, run_figure
+from llm_backend.config_checks import check_output_dir
 from rlvr_lab.report import verdict_table, write_claims, write_report
 
 __all__ = ["reproduce", "check_out_dir", "check_inputs_dir", "check_only"]
@@ -28,15 +29,9 @@ def check_out_dir(out) -> Path:
     """``out`` must name a directory (existing or creatable), never '' or an existing file."""
     if out is None or str(out).strip() == "":
         raise ValueError("--out must name an output directory; got an empty path")
-    out = Path(out)
-    if out.exists() and not out.is_dir():
+    if Path(out).exists() and not Path(out).is_dir():
         raise ValueError(f"--out must be a directory; {str(out)!r} is an existing file")
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ValueError(f"--out {str(out)!r}: {str(parent)!r} is a file, not a directory")
-            break
-    return out
+    return check_output_dir("--out", out)
 
 
 def check_inputs_dir(inputs) -> Path | None:

@@ -52,6 +52,39 @@ def test_bad_arguments_exit_2_with_one_line_and_no_traceback(argv, fragment, tmp
     assert len(err.splitlines()) == 1
 
 
+def test_bench_json_path_is_checked_before_any_case_runs(tmp_path, monkeypatch, capsys):
+    import rlvr_lab.bench
+
+    monkeypatch.setattr(rlvr_lab.bench, "run_bench", lambda **kw: pytest.fail("the bench ran"))
+    (tmp_path / "a_file").write_text("x")
+    for path, fragment in [(tmp_path, "must be a file path, not a directory"),
+                           (tmp_path / "a_file" / "b.json", "is not a directory")]:
+        assert main(["bench", "--json", str(path)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("rlvr-lab bench: error: --json") and fragment in err and len(err.splitlines()) == 1, err
+
+
+def test_bench_json_creates_its_folder(tmp_path, monkeypatch):
+    import rlvr_lab.bench
+
+    monkeypatch.setattr(rlvr_lab.bench, "run_bench", lambda **kw: [{"case": "x"}])
+    path = tmp_path / "new" / "b.json"
+    assert main(["bench", "--json", str(path)]) == 0
+    assert json.loads(path.read_text()) == [{"case": "x"}]
+
+
+def test_a_file_system_error_during_a_run_is_one_line_and_exit_1(monkeypatch, capsys):
+    import rlvr_lab.reproduce
+
+    def full_disk(**kw):
+        raise OSError(28, "No space left on device", "/some/out/data/x.json")
+
+    monkeypatch.setattr(rlvr_lab.reproduce, "reproduce", full_disk)
+    assert main(["reproduce"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "rlvr-lab reproduce: error: [Errno 28] No space left on device: '/some/out/data/x.json'"
+
+
 def _ray_missing() -> bool:
     try:
         import ray  # noqa: F401
@@ -67,12 +100,14 @@ def _bad_reproduce_cases(tmp: Path):
         (["--out", str(f)], "is an existing file"),
         (["--out", ""], "--out must name an output directory"),
         (["--out", "   "], "--out must name an output directory"),
-        (["--out", str(f / "sub")], "is a file, not a directory"),
-        (["--out", "/dev/null/x"], "is a file, not a directory"),
+        (["--out", str(f / "sub")], "is not a directory"),
+        (["--out", "/dev/null/x"], "is not a directory"),
         (["--only", ""], "--only must be a figure name"),
         (["--only", "   "], "--only must be a figure name"),
         (["--only", "no-such-figure-xyz"], "matches no figure"),
         (["--only", "Z"], "matches no figure"),
+        # /proc passes the permission check as root, but no directory can be made in it
+        *([(["--out", "/proc/rlvr-lab-x"], "--out cannot be created")] if Path("/proc").is_dir() else []),
         (["--inputs", str(tmp / "missing")], "does not exist"),
         (["--inputs", str(tmp / "empty")], "holds no result files"),
         (["--inputs", str(tmp / "text_only")], "holds no result files"),
