@@ -182,10 +182,12 @@ def _echo_case(case: BenchCase, res: dict, summary: dict, echo, tag: str = "") -
 
 
 def run_bench(*, quick: bool = False, pattern: str | None = None, repeats: int = 5, contention: bool = False,
-              hogs: int | None = None, echo=print) -> list:
+              hogs: int | None = None, echo=print, on_rows=None) -> list:
     """Time every case (medians of ``repeats`` round-robin rounds); with ``contention``, once more
     with ``hogs`` CPU-bound processes on the same cores (default 1: one other busy process).
-    Returns one row per case and condition: ``{"case", "unit", "condition", "results", "summary"}``."""
+    Returns one row per case and condition: ``{"case", "unit", "condition", "results", "summary"}``.
+    ``on_rows(rows)``, if given, receives the rows so far after every case (the command line writes
+    them to ``--json`` each time, so Ctrl-C or a kill keeps the finished cases)."""
     cases = discover(quick, pattern, echo)
     if not cases:
         raise ValueError(f"--only {pattern!r} matches no benchmark case")
@@ -202,10 +204,14 @@ def run_bench(*, quick: bool = False, pattern: str | None = None, repeats: int =
                 _echo_case(case, res, summary, echo, f"  [{condition}]" if contention else "")
                 rows.append({"case": case.name, "unit": case.unit, "condition": condition,
                              "results": res, "summary": summary})
+                if on_rows is not None:
+                    on_rows(rows)
     for report in _REPORTERS:
         lines = report()
         for line in lines:
             echo(line)
         if lines:
             rows.append({"report": lines})
+    if on_rows is not None:
+        on_rows(rows)
     return rows

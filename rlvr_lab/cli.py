@@ -109,14 +109,21 @@ def _bench(args) -> int:
     from llm_backend.config_checks import check_output_file
     from rlvr_lab.bench import run_bench
 
-    if args.json is not None:  # checked before the cases run: a bench takes minutes
-        check_output_file("--json", args.json)
-    rows = run_bench(quick=args.quick, pattern=args.only, repeats=args.repeats, contention=args.contention,
-                     hogs=args.hogs)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=1))
+    # --json is checked before the cases run (a bench takes minutes), then rewritten after every case
+    write = None if args.json is None else _json_writer(check_output_file("--json", args.json))
+    run_bench(quick=args.quick, pattern=args.only, repeats=args.repeats, contention=args.contention,
+              hogs=args.hogs, on_rows=write)
     return 0
+
+
+def _json_writer(path: Path):
+    """rows -> ``path`` (atomic; folder created): an interrupted bench keeps the cases it finished."""
+    from llm_backend.results import atomic_write_text
+
+    def write(rows):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(rows, indent=1))
+    return write
 
 
 def _reproduce(args) -> int:

@@ -64,13 +64,21 @@ def test_bench_json_path_is_checked_before_any_case_runs(tmp_path, monkeypatch, 
         assert err.startswith("rlvr-lab bench: error: --json") and fragment in err and len(err.splitlines()) == 1, err
 
 
-def test_bench_json_creates_its_folder(tmp_path, monkeypatch):
+def test_bench_json_is_written_after_every_case_and_kept_on_ctrl_c(tmp_path, monkeypatch, capsys):
     import rlvr_lab.bench
 
-    monkeypatch.setattr(rlvr_lab.bench, "run_bench", lambda **kw: [{"case": "x"}])
-    path = tmp_path / "new" / "b.json"
-    assert main(["bench", "--json", str(path)]) == 0
-    assert json.loads(path.read_text()) == [{"case": "x"}]
+    def two_cases_then_ctrl_c(on_rows, **kw):
+        rows = []
+        for name in ("a", "b"):
+            rows.append({"case": name})
+            on_rows(rows)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rlvr_lab.bench, "run_bench", two_cases_then_ctrl_c)
+    path = tmp_path / "new" / "b.json"  # its folder is created
+    assert main(["bench", "--json", str(path)]) == 130
+    assert json.loads(path.read_text()) == [{"case": "a"}, {"case": "b"}]
+    assert capsys.readouterr().err.strip() == "rlvr-lab: interrupted"
 
 
 def test_a_file_system_error_during_a_run_is_one_line_and_exit_1(monkeypatch, capsys):
