@@ -37,7 +37,8 @@ Adding a figure (``figures/<paper>_<slug>.py``, found by :mod:`figures.registry`
   so the cache key always covers what the figure read.
 - The cache key of the figure's data and of every unit covers the config, the source bytes of
   theory/, simulate/, figures/ and llm_backend/, the declared inputs' bytes, the package version,
-  the seed and the profile: no edit can be answered with stale numbers.
+  the versions of Python, NumPy, SciPy and Numba, the seed and the profile: no edit and no upgrade
+  can be answered with stale numbers.
 - ``evaluate`` and ``draw`` always receive the data as canonical JSON (sorted keys, lists, no
   NumPy), whether just computed or read back, so a rerun gives the same verdicts byte for byte.
 - Process executors (``local``, ``ray``) import the unit's module afresh in each worker: an

@@ -4,7 +4,8 @@ Outputs under ``out_dir``: ``data/<name>.json`` (the figure's data with its conf
 inputs and cache key), ``<name>.png``; finished units under ``cache/<name>/``. Saved data are
 reused only when their key equals the current one; the key (see :func:`figure_key`) covers the
 figure's config, the source bytes of theory/, simulate/, figures/ and llm_backend/, the declared
-inputs' bytes, the package version, the seed and the profile.
+inputs' bytes, the package version, the versions of Python, NumPy, SciPy and Numba, the seed and
+the profile.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from figures.base import Figure, RunContext, config_dict  # noqa: E402
 from theory.records import dumps, to_jsonable  # noqa: E402
 
 __all__ = ["FigureResult", "run_figure", "write_json", "context", "compute", "draw", "figure_key",
-           "source_hash", "read_inputs", "default_inputs_dir", "package_version", "canonical"]
+           "source_hash", "read_inputs", "default_inputs_dir", "package_version", "runtime_versions", "canonical"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 SOURCE_PACKAGES = ("theory", "simulate", "figures", "llm_backend")
@@ -82,6 +83,24 @@ def package_version() -> str:
         return m.group(1) if m else "unknown"
 
 
+@functools.lru_cache(maxsize=1)
+def runtime_versions() -> dict:
+    """The versions of what computes the numbers besides this package: Python and the numeric
+    libraries. NumPy does not promise the same stream from ``Generator.beta`` and its kin across
+    versions, and SciPy's special functions and Numba's compiler change too, so an upgrade must
+    recompute, not reuse."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("numpy", "scipy", "numba", "llvmlite"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
 def default_inputs_dir() -> Path:
     return _ROOT / "results" / "llm"
 
@@ -111,7 +130,7 @@ def figure_key(fig: Figure, *, seed: int, full: bool, inputs: dict) -> str:
     """sha256 of everything a figure's data depend on (see the module docstring)."""
     text = json.dumps({"figure": fig.name, "config": config_dict(fig.config_for(full)), "seed": seed,
                        "profile": "full" if full else "fast", "inputs": inputs, "source": source_hash(),
-                       "version": package_version()}, sort_keys=True)
+                       "version": package_version(), "runtime": runtime_versions()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -168,7 +187,7 @@ def run_figure(fig: Figure, ctx: RunContext, out_dir: Path, *, fresh: bool = Fal
         write_json(data_path, {"figure": fig.name, "seed": ctx.seed, "profile": ctx.profile, "key": ctx.key,
                                "config": config_dict(fig.config_for(ctx.full)),
                                "inputs": dict(ctx.input_digests), "source": source_hash(),
-                               "version": package_version(), "data": data})
+                               "version": package_version(), "runtime": runtime_versions(), "data": data})
     verdicts = list(fig.evaluate(data))
     declared = [c.id for c in fig.claims]
     got = [v.claim.id for v in verdicts]

@@ -144,7 +144,7 @@ def test_saved_data_are_reused_only_while_the_key_matches(tmp_path, monkeypatch)
     assert not _run(tmp_path, inputs=inputs, fresh=True).reused and len(CALLS) == 3
 
 
-def test_figure_key_covers_config_seed_profile_inputs_and_source(monkeypatch):
+def test_figure_key_covers_config_seed_profile_inputs_source_and_versions(monkeypatch):
     base = figure_key(FIG, seed=0, full=False, inputs={})
     assert base == figure_key(FIG, seed=0, full=False, inputs={})
     assert base != figure_key(FIG, seed=1, full=False, inputs={})
@@ -154,7 +154,20 @@ def test_figure_key_covers_config_seed_profile_inputs_and_source(monkeypatch):
                    evaluate=_evaluate, draw=_draw)
     assert base != figure_key(other, seed=0, full=False, inputs={})
     monkeypatch.setattr(runner, "source_hash", lambda: "edited")
-    assert base != figure_key(FIG, seed=0, full=False, inputs={})
+    edited = figure_key(FIG, seed=0, full=False, inputs={})
+    assert edited != base
+    monkeypatch.setattr(runner, "package_version", lambda: "0.0.0-other")
+    bumped = figure_key(FIG, seed=0, full=False, inputs={})
+    assert bumped != edited
+    upgraded = {**runner.runtime_versions(), "numpy": "0.0"}
+    monkeypatch.setattr(runner, "runtime_versions", lambda: upgraded)
+    assert figure_key(FIG, seed=0, full=False, inputs={}) != bumped
+
+
+def test_runtime_versions_name_the_numeric_stack():
+    v = runner.runtime_versions()
+    assert set(v) == {"python", "numpy", "scipy", "numba", "llvmlite"}
+    assert v["numpy"] == np.__version__ and v["python"].count(".") == 2
 
 
 def test_declared_inputs_only(tmp_path):
