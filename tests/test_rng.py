@@ -2,12 +2,13 @@
 
 import numba
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from numba import njit, prange
 
-from simulate.rng import (LANES, exp, exp_py, exponential, exponential_py, ln, ln_py, normal, normal_py, padded, stream_key,
-                          uniform, uniform_py, uniforms_into)
+from simulate.rng import (LANES, cos2pi, cos2pi_py, exp, exp_py, exponential, exponential_py, ln, ln_py, normal,
+                          normal_py, padded, stream_key, uniform, uniform_py, uniforms_into)
 
 words = st.integers(0, 2**63 - 1)
 
@@ -120,3 +121,32 @@ def test_exp_vectorised_loop_equals_twin_and_is_within_one_ulp():
     special = _exp_loop(np.array([np.nan, np.inf, -np.inf]), np.empty(3))  # as libm, in the loop too
     assert np.isnan(special[0]) and special[1] == np.inf and special[2] == 0.0
     assert np.isnan(exp(np.nan)) and np.isnan(exp_py(float("nan"))) and exp_py(float("inf")) == np.inf
+
+
+@given(u=st.floats(min_value=0.0, max_value=1.0))
+def test_cos2pi_numba_equals_python_twin(u):
+    assert cos2pi(u) == cos2pi_py(u)
+
+
+def test_cos2pi_is_within_one_ulp_also_near_its_zeros():
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.prec = 200
+    rng = np.random.default_rng(8)
+    u = np.concatenate([rng.random(4000), 0.25 + 1e-3 * rng.random(500), 0.75 - 1e-6 * rng.random(500),
+                        [0.125, 0.375, 0.625, 0.875, 1e-300, 0.25 + 2**-40, 0.75 - 2**-50, 0.5 - 2**-53, 1 - 2**-53]])
+    for x in map(float, u):
+        got, exact = cos2pi(x), mpmath.cos(2 * mpmath.pi * mpmath.mpf(x))
+        assert float(abs(mpmath.mpf(got) - exact)) < np.spacing(abs(float(exact))), x
+    assert [cos2pi(x) for x in (0.0, 0.25, 0.5, 0.75, 1.0)] == [1.0, 0.0, -1.0, 0.0, 1.0]  # exact where cos is
+
+
+def test_draws_are_the_same_bits_on_every_platform():
+    """Golden values: basic IEEE operations only (no libm), so any platform must give these."""
+    assert [normal(7, 3, k).hex() for k in range(3)] == ["0x1.0515c988824d7p+0", "0x1.36d64aa542dcdp-2",
+                                                         "-0x1.4aeef351d741ep+0"]
+    assert [exponential(7, 3, k).hex() for k in range(3)] == ["0x1.a7c68870e3543p+0", "0x1.dcc47f984196dp+0",
+                                                              "0x1.09444abe37cf3p-2"]
+    assert [cos2pi(x).hex() for x in (0.1, 0.3, 0.61)] == ["0x1.9e3779b97f4a8p-1", "-0x1.3c6ef372fe94ep-2",
+                                                          "-0x1.8a80b635b6beap-1"]
+    assert uniform(7, 3, 0).hex() == "0x1.8735e582a2a68p-3" and ln(0.3).hex() == "-0x1.34378fcbda721p+0"
+    assert exp(-1.7).hex() == "0x1.7622c78a98a07p-3"
