@@ -134,6 +134,13 @@ CASES = [
     ("wilson-k-gt-n", lambda: ST.wilson_ci(5, 3), r"k must be an integer in \[0, 3\]"),
     ("bootstrap-n", lambda: ST.bootstrap_ci([1.0, 2.0], n_boot=0), r"n_boot must be an integer >= 1"),
     ("mean-se-strings", lambda: ST.mean_se(["a"]), r"x must hold real numbers"),
+    ("mean-ci-strings", lambda: ST.mean_ci(["a", "b"]), r"x must hold real numbers"),
+    ("bootstrap-scalar", lambda: ST.bootstrap_ci(1.0), r"samples must be an array with at least one axis"),
+    ("bootstrap-axis", lambda: ST.bootstrap_ci([1.0, 2.0], axis=1), r"axis must be an integer in \[-1, 0\]"),
+    ("bootstrap-statistic", lambda: ST.bootstrap_ci([1.0, 2.0], "mean"), r"statistic must be a callable"),
+    ("bootstrap-seed", lambda: ST.bootstrap_ci([1.0, 2.0], seed=2.5), r"seed must be an integer >= 0"),
+    ("fit-level-nan", lambda: ST.fit_line([1, 2, 3], [1, 2, 4], level=float("nan")), r"level must be a finite real number in \(0"),
+    ("fit-y-strings", lambda: ST.fit_line([1, 2, 3], ["a", "b", "c"]), r"y must hold real numbers"),
     # --- paper A simulator (simulate.budget*) ----------------------------------------------------
     ("population-xi-H", lambda: SB.population_xi(0.0, [0.0], H=-1), r"H must be an integer >= 1"),
     ("population-xi-K", lambda: SB.population_xi(0.0, [0.0], H=10, K=0), r"K must be an integer >= 1"),
