@@ -20,6 +20,7 @@ from theory import stats as ST
 from theory import weighting as W
 from theory import weighting_finite as WF
 from theory import estimators as E
+from theory import kernel as KT
 from simulate import budget as SB
 from simulate import budget_casestudy as SC
 from simulate import budget_sweep as SS
@@ -90,6 +91,16 @@ CASES = [
     ("kappa-zero", lambda: BB.required_samples_bound(1.0, kappa=0.0), r"kappa must be a finite real number (> 0|in \(0)"),
     ("n-iter-negative", lambda: BB.case_study_recursion(1.0, -1), r"n_iter must be an integer >= [01]"),
     ("sigma-negative", lambda: BB.case_study_step(1.0, -0.5), r"sigma_over_H must be a finite real number >= 0"),
+    ("kappa-xi-nan", lambda: BB.case_study_kappa(float("nan")), r"xi must be finite and > 0"),
+    ("kappa-max-nan", lambda: BB.case_study_kappa(1.0, kappa_max=float("nan")), r"kappa_max must be a finite real number > 0"),
+    ("kappa-max-string", lambda: BB.case_study_kappa(1.0, kappa_max="1"), r"kappa_max must be a finite real number > 0"),
+    # --- paper C theory (theory.kernel) ----------------------------------------------------------
+    ("bias-order-h-nan", lambda: KT.bias_order(float("nan"), 100), r"h must be finite and > 0"),
+    ("bias-order-i-none", lambda: KT.bias_order(0.1, None), r"i must hold real numbers"),
+    ("variance-order-n-nan", lambda: KT.variance_order(float("nan"), 0.1), r"n must be finite and >= 1"),
+    ("bandwidth-n-string", lambda: KT.optimal_bandwidth("1000"), r"n must hold real numbers"),
+    ("nw-variance-v-array", lambda: KT.nw_variance([0.3, 0.4], [1.0]), r"v must be a single probability"),
+    ("nw-weights-string", lambda: KT.nw_variance(0.3, "1"), r"weights must hold real numbers"),
     # --- paper B theory (theory.weighting, theory.weighting_finite) -------------------------------
     ("omega-rho-zero", lambda: W.population_omega("linear_r", 0.0), r"rho must lie in \(0, 1\)"),
     ("omega-rho-string", lambda: W.population_omega("linear_r", "0.5"), r"rho must hold real numbers"),
