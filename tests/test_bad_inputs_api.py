@@ -129,6 +129,14 @@ CASES = [
     ("p0-above-one", lambda: C.symmetric_base(1.5, 2), r"p0 must lie in"),
     ("chain-entry", lambda: C.chain_value(V, [0, 5]), r"chain must .*in \[0, 2\]"),
     ("chain-length", lambda: C.chain_value(V, [0]), r"chain must hold S = 2 tasks"),
+    ("and-steps-scalar", lambda: C.and_verifier(3, steps=1), r"steps must be a sequence of integers"),
+    ("offsets-fraction", lambda: C.mod_verifier(2, 3, offsets=[0, 1.5, 2]), r"offsets\[i\] must be an integer"),
+    ("offsets-scalar", lambda: C.mod_verifier(2, 3, offsets=0), r"offsets must be a sequence of integers"),
+    ("and-marginals-steps", lambda: C.and_marginals(PI, steps=[-1]), r"steps\[i\] must be an integer in \[0, 1\]"),
+    ("mod-marginals-modulus", lambda: C.mod_marginals(PI, 0), r"modulus must be an integer >= 2"),
+    ("mod-marginals-offsets", lambda: C.mod_marginals(PI, 3, offsets=[0, 1]), r"offsets must have length K = 3"),
+    ("ratio-marginals-scalar", lambda: C.ratio_from_marginals(0.5, PI), r"pi and qplus must share one \(S, K\) shape"),
+    ("ratio-marginals-nan", lambda: C.ratio_from_marginals(PI, np.full((2, 3), np.nan)), r"pi and qplus must be finite"),
     ("policy-rows", lambda: C.check_policy([[0.5, 0.6]], 1, 2), r"pi rows must sum to 1"),
     ("policy-string", lambda: C.check_policy("uniform", 1, 2), r"pi must hold real numbers"),
     ("marginals-string", lambda: C.step_marginals("x", V), r"pi must hold real numbers"),
@@ -194,6 +202,7 @@ CASES = [
     ("runs-verifier", lambda: SCO.sampled_runs(PI, "mod3", seeds=[0]), r"verifier must be a theory.composition.Verifier"),
     ("runs-G", lambda: SCO.expected_runs(PI, V, G=0), r"G must be an integer >= 1"),
     ("runs-n-iter", lambda: SCO.expected_runs(PI, V, n_iter=-1), r"n_iter must be an integer >= 0"),
+    ("runs-pi0-scalar", lambda: SCO.expected_runs(0.5, V), r"pi0 must have shape \(S, K\) or \(runs, S, K\)"),
     ("runs-pi0-string", lambda: SCO.expected_runs("uniform", V), r"pi0 must hold real numbers|pi must hold real numbers"),
 ]
 
