@@ -25,6 +25,7 @@ from simulate import budget as SB
 from simulate import budget_casestudy as SC
 from simulate import budget_sweep as SS
 from simulate import composition as SCO
+from simulate import curriculum as SCU
 from simulate import weighting as SW
 from simulate import weighting_targets as SWT
 
@@ -206,6 +207,10 @@ CASES = [
     ("effective-time-step", lambda: SWT.effective_time(np.array([[0.1], [0.9]]), 0.5, step=0.0), r"step must be a finite real number > 0"),
     ("targets-n-prompts", lambda: SWT.time_to_target_runs("grpo", 0.1, 0.9, group_size=4, n_prompts=0,
                                                          steps_to_target=10, seed=0), r"n_prompts must be an integer >= 1"),
+    # --- curriculum simulator (simulate.curriculum) ----------------------------------------------
+    ("pool-model", lambda: SCU.make_pool(0, 5, "default"), r"model must be a simulate.curriculum.Model"),
+    ("run-model", lambda: SCU.run(1, "random", model=None), r"model must be a simulate.curriculum.Model"),
+    ("sweep-models", lambda: SCU.sweep([1], ["random"], [False], [0.5]), r"models\[i\] must be a simulate.curriculum.Model"),
     # --- paper E simulator (simulate.composition) ------------------------------------------------
     ("runs-seeds", lambda: SCO.sampled_runs(PI, V, seeds=[-1]), r"seeds must be a non-empty 1-D array of non-negative integers"),
     ("runs-verifier", lambda: SCO.sampled_runs(PI, "mod3", seeds=[0]), r"verifier must be a theory.composition.Verifier"),
