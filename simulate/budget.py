@@ -142,7 +142,7 @@ def _validate(d, H, K, G, n_iter, reward, estimator, estimator_options):
     if d.size >= 2**31:
         raise ValueError("d must hold fewer than 2**31 prompts (RNG stream layout)")
     reward_kind = REWARDS[check_choice("reward", reward, REWARDS)]
-    if estimator in ESTIMATORS and ESTIMATORS[estimator].stateful:
+    if isinstance(estimator, str) and estimator in ESTIMATORS and ESTIMATORS[estimator].stateful:
         raise ValueError(f"estimator {estimator!r} is stateful; the budget simulator supports the stateless ones")
     spec = resolve(estimator, **estimator_options)
     return d, K, G, n_iter, reward_kind, spec

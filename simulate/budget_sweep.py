@@ -18,7 +18,7 @@ import numpy as np
 from scipy import special
 
 from simulate.budget import difficulty_population, simulate_sweep, theta_for_budget
-from theory.checks import as_real_array, as_seed_array
+from theory.checks import as_real_array, as_seed_array, check_int, check_real
 
 
 def _xi_grid(xi_grid):
@@ -37,6 +37,12 @@ def efficiency_sweep(xi_grid, seeds, *, mode="horizon", estimator="grpo", reward
     """Runs every (seed, xi0); returns arrays shaped (S, X) plus the actual ``xi0`` (X,)."""
     xi_grid = _xi_grid(xi_grid)
     seeds = as_seed_array("seeds", seeds)
+    if seeds.size < 1:
+        raise ValueError("seeds must hold at least one seed")
+    K, n_iter, lr = check_int("K", K, low=1), check_int("n_iter", n_iter, low=1), check_real("lr", lr)
+    mean_T_base = check_real("mean_T_base", mean_T_base, low=0.0, open_low=True)
+    H_fixed = check_int("H_fixed", H_fixed, low=1)
+    xi_eval = check_real("xi_eval", xi_eval, low=0.0, open_low=True)
     d = difficulty_population(P, spread)
     if mode == "horizon":
         H = np.maximum(1, np.round(xi_grid * mean_T_base)).astype(np.int64)  # (X,)
@@ -75,7 +81,11 @@ def samples_needed(xi_grid, seed, *, estimator="rloo", reward="graded", K=1, P=6
     groups at lr = 0 (v = P * variance of the batch means); homogeneous prompts, E[T] = mean_T.
     """
     xi_grid = _xi_grid(xi_grid)
-    d = np.zeros(P)
+    K, n_batches = check_int("K", K, low=1), check_int("n_batches", n_batches, low=2)
+    mean_T = check_real("mean_T", mean_T, low=0.0, open_low=True)
+    if K >= mean_T:
+        raise ValueError(f"mean_T must be > K = {K} (per-token hazard K / mean_T below 1); got {mean_T!r}")
+    d = np.zeros(check_int("P", P, low=1))
     H = np.maximum(1, np.round(xi_grid * mean_T)).astype(np.int64)
     theta = np.full(xi_grid.size, float(special.logit(K / mean_T)))
     run = simulate_sweep(d=d, theta0=theta, H=H, seed=seed, K=K, G=G, n_iter=n_batches, lr=0.0,

@@ -311,7 +311,7 @@ def expected_runs(pi0, verifier: Verifier, *, estimator: str = "dr_grpo", G: int
                   **options) -> Runs:
     """Exact expected-gradient dynamics from each base model in ``pi0`` ((S, K) or (runs, S, K))."""
     pi0 = as_real_array("pi0", pi0)
-    runs = 1 if pi0.ndim == 2 else pi0.shape[0]
+    runs = pi0.shape[0] if pi0.ndim == 3 else 1
     spec, G, lr, n_iter, eps, log_every, theta0, out, iters = _prepare(
         pi0, verifier, estimator, G, lr, n_iter, eps, log_every, options, runs)
     _expected_runs(workers(runs), theta0, verifier.trans, verifier.accept, verifier.init, spec.code, spec.params,

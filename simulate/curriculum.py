@@ -292,6 +292,12 @@ class Runs:
         return np.concatenate([np.zeros((c.shape[0], 1)), c], axis=1)
 
 
+def _model_vector(name: str, model) -> np.ndarray:
+    if not isinstance(model, Model):
+        raise ValueError(f"{name} must be a simulate.curriculum.Model; got {type(model).__name__}")
+    return model.vector()
+
+
 def make_pool(seed: int, n_pool: int, model: Model = Model()) -> dict:
     """The pool of one seed: difficulty d, perplexity, initial success probability p0 and entropy H0.
 
@@ -302,7 +308,7 @@ def make_pool(seed: int, n_pool: int, model: Model = Model()) -> dict:
     seed = check_int("seed", seed, low=0, high=2**63 - 1)
     n = check_int("n_pool", n_pool, low=1)
     d, ppl, theta, h = (np.empty(n) for _ in range(4))
-    _pool(seed, model.vector(), d, ppl, theta, h)
+    _pool(seed, _model_vector("model", model), d, ppl, theta, h)
     return {"d": d, "ppl": ppl, "p0": 1.0 / (1.0 + np.exp(-theta)), "h0": h}
 
 
@@ -327,7 +333,7 @@ def sweep(seeds, schemes, weighted, models, *, n_pool: int = 1000, n_candidates:
                          f"{r}, {len(schemes)}, {len(weighted)}, {len(models)}")
     sch = np.array([SCHEMES[check_choice("scheme", s, SCHEMES)] for s in schemes], dtype=np.int64)
     wt = np.array([bool(w) for w in weighted], dtype=np.bool_)
-    mv = np.stack([m.vector() for m in models])
+    mv = np.stack([_model_vector("models[i]", m) for m in models])
     entry = ESTIMATORS.get(check_choice("estimator", estimator, [n for n, e in ESTIMATORS.items() if not e.stateful]))
     spec = resolve(estimator, **options)
     n = check_int("n_pool", n_pool, low=2)
@@ -347,4 +353,5 @@ def sweep(seeds, schemes, weighted, models, *, n_pool: int = 1000, n_candidates:
 
 def run(seed: int, scheme: str, *, weighted: bool = False, model: Model = Model(), **kw) -> Runs:
     """One run (a sweep of one); keyword arguments as :func:`sweep`."""
+    _model_vector("model", model)
     return sweep([seed], [scheme], [weighted], [model], **kw)

@@ -309,6 +309,17 @@ def simulate(name: str, rho0, *, group_size: int, n_steps: int, step: float, sca
     return WeightingRun(rho, succ, resp, signal, float(step))
 
 
+def path_array(name: str, path, ndims=(1, 2)) -> np.ndarray:
+    """``path`` as a finite float64 array of rank in ``ndims`` with at least one entry, or ``ValueError``."""
+    x = as_real_array(name, path)
+    if x.ndim not in ndims or x.size == 0:
+        shapes = " or ".join(("(T+1,)", "(T+1, P)")[d - 1] for d in ndims)
+        raise ValueError(f"{name} must be a non-empty array shaped {shapes}; got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return x
+
+
 def hitting_time(path, target: float) -> np.ndarray:
     """First (linearly interpolated) index where each column of ``path`` (T+1, P) reaches ``target``.
 
@@ -317,7 +328,7 @@ def hitting_time(path, target: float) -> np.ndarray:
     >>> float(hitting_time(np.array([0.1, 0.3, 0.7]), 0.5))
     1.5
     """
-    x = as_real_array("path", path)
+    x = path_array("path", path)
     target = check_real("target", target)
     x2 = x[:, None] if x.ndim == 1 else x
     hit = x2 >= target  # (T+1, P)

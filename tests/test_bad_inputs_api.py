@@ -20,10 +20,12 @@ from theory import stats as ST
 from theory import weighting as W
 from theory import weighting_finite as WF
 from theory import estimators as E
+from theory import kernel as KT
 from simulate import budget as SB
 from simulate import budget_casestudy as SC
 from simulate import budget_sweep as SS
 from simulate import composition as SCO
+from simulate import curriculum as SCU
 from simulate import weighting as SW
 from simulate import weighting_targets as SWT
 
@@ -49,6 +51,7 @@ CASES = [
     ("rewards-weight-range", lambda: E.advantages("linear_r", [[2.0, 0.0]]), r"rewards must lie in \[0, 1\]"),
     ("name-int", lambda: E.advantages(3, R), r"estimator name must be one of \["),
     ("name-list", lambda: E.advantages(["grpo"], R), r"estimator name must be one of \["),
+    ("family-array", lambda: E.names(np.array(["weight", "std"])), r"family must be one of"),
     ("kae-option-typo", lambda: E.advantages("kae", R, state=E.new_state("kae"), bandwith=0.3, **KAE),
      r"unknown option\(s\) \['bandwith'\] for estimator 'kae'; accepted: .*bandwidth"),
     ("grpo-option-typo", lambda: E.advantages("grpo", R, epsilon=1e-6), r"unknown option\(s\) \['epsilon'\].*accepted"),
@@ -89,12 +92,23 @@ CASES = [
     ("kappa-zero", lambda: BB.required_samples_bound(1.0, kappa=0.0), r"kappa must be a finite real number (> 0|in \(0)"),
     ("n-iter-negative", lambda: BB.case_study_recursion(1.0, -1), r"n_iter must be an integer >= [01]"),
     ("sigma-negative", lambda: BB.case_study_step(1.0, -0.5), r"sigma_over_H must be a finite real number >= 0"),
+    ("kappa-xi-nan", lambda: BB.case_study_kappa(float("nan")), r"xi must be finite and > 0"),
+    ("kappa-max-nan", lambda: BB.case_study_kappa(1.0, kappa_max=float("nan")), r"kappa_max must be a finite real number > 0"),
+    ("kappa-max-string", lambda: BB.case_study_kappa(1.0, kappa_max="1"), r"kappa_max must be a finite real number > 0"),
+    # --- paper C theory (theory.kernel) ----------------------------------------------------------
+    ("bias-order-h-nan", lambda: KT.bias_order(float("nan"), 100), r"h must be finite and > 0"),
+    ("bias-order-i-none", lambda: KT.bias_order(0.1, None), r"i must hold real numbers"),
+    ("variance-order-n-nan", lambda: KT.variance_order(float("nan"), 0.1), r"n must be finite and >= 1"),
+    ("bandwidth-n-string", lambda: KT.optimal_bandwidth("1000"), r"n must hold real numbers"),
+    ("nw-variance-v-array", lambda: KT.nw_variance([0.3, 0.4], [1.0]), r"v must be a single probability"),
+    ("nw-weights-string", lambda: KT.nw_variance(0.3, "1"), r"weights must hold real numbers"),
     # --- paper B theory (theory.weighting, theory.weighting_finite) -------------------------------
     ("omega-rho-zero", lambda: W.population_omega("linear_r", 0.0), r"rho must lie in \(0, 1\)"),
     ("omega-rho-string", lambda: W.population_omega("linear_r", "0.5"), r"rho must hold real numbers"),
     ("surrogate-name", lambda: W.surrogate("nope", 0.5), r"name must be one of \["),
     ("eta-zero", lambda: W.time_to_target("grpo", 0.1, 0.9, eta=0.0), r"eta must be a finite real number > 0"),
     ("method", lambda: W.time_to_target("grpo", 0.1, 0.9, method="exact"), r"method must be one of"),
+    ("name-array", lambda: W.surrogate(np.array(["grpo", "rloo"]), 0.5), r"name must be one of"),
     ("n-steps-negative", lambda: W.recursion_path("grpo", 0.1, -1, 0.1), r"n_steps must be an integer >= 0"),
     ("n-steps-fraction", lambda: W.recursion_path("grpo", 0.1, 2.5, 0.1), r"n_steps must be an integer >= 0"),
     ("step-nan", lambda: W.recursion_path("grpo", 0.1, 5, float("nan")), r"step must be a finite real number > 0"),
@@ -116,11 +130,20 @@ CASES = [
     ("p0-above-one", lambda: C.symmetric_base(1.5, 2), r"p0 must lie in"),
     ("chain-entry", lambda: C.chain_value(V, [0, 5]), r"chain must .*in \[0, 2\]"),
     ("chain-length", lambda: C.chain_value(V, [0]), r"chain must hold S = 2 tasks"),
+    ("and-steps-scalar", lambda: C.and_verifier(3, steps=1), r"steps must be a sequence of integers"),
+    ("offsets-fraction", lambda: C.mod_verifier(2, 3, offsets=[0, 1.5, 2]), r"offsets\[i\] must be an integer"),
+    ("offsets-scalar", lambda: C.mod_verifier(2, 3, offsets=0), r"offsets must be a sequence of integers"),
+    ("and-marginals-steps", lambda: C.and_marginals(PI, steps=[-1]), r"steps\[i\] must be an integer in \[0, 1\]"),
+    ("mod-marginals-modulus", lambda: C.mod_marginals(PI, 0), r"modulus must be an integer >= 2"),
+    ("mod-marginals-offsets", lambda: C.mod_marginals(PI, 3, offsets=[0, 1]), r"offsets must have length K = 3"),
+    ("ratio-marginals-scalar", lambda: C.ratio_from_marginals(0.5, PI), r"pi and qplus must share one \(S, K\) shape"),
+    ("ratio-marginals-nan", lambda: C.ratio_from_marginals(PI, np.full((2, 3), np.nan)), r"pi and qplus must be finite"),
     ("policy-rows", lambda: C.check_policy([[0.5, 0.6]], 1, 2), r"pi rows must sum to 1"),
     ("policy-string", lambda: C.check_policy("uniform", 1, 2), r"pi must hold real numbers"),
     ("marginals-string", lambda: C.step_marginals("x", V), r"pi must hold real numbers"),
     ("factor-G", lambda: CD.gradient_factor("grpo", 0.5, 0), r"G must be an integer >= 1"),
     ("factor-kae", lambda: CD.gradient_factor("kae", 0.5, 4), r"estimator 'kae' is stateful"),
+    ("factor-estimator-array", lambda: CD.gradient_factor(np.array(["grpo"]), 0.5, 4), r"estimator must be one of"),
     ("update-lr", lambda: CD.expected_update(PI, V, "grpo", G=4, lr=-1.0), r"lr must be a finite real number >= 0"),
     ("update-verifier", lambda: CD.expected_update(PI, "mod3"), r"verifier must be a theory.composition.Verifier"),
     ("threshold-S", lambda: CD.mod3_threshold(0), r"S must be an integer >= 1"),
@@ -131,6 +154,13 @@ CASES = [
     ("wilson-k-gt-n", lambda: ST.wilson_ci(5, 3), r"k must be an integer in \[0, 3\]"),
     ("bootstrap-n", lambda: ST.bootstrap_ci([1.0, 2.0], n_boot=0), r"n_boot must be an integer >= 1"),
     ("mean-se-strings", lambda: ST.mean_se(["a"]), r"x must hold real numbers"),
+    ("mean-ci-strings", lambda: ST.mean_ci(["a", "b"]), r"x must hold real numbers"),
+    ("bootstrap-scalar", lambda: ST.bootstrap_ci(1.0), r"samples must be an array with at least one axis"),
+    ("bootstrap-axis", lambda: ST.bootstrap_ci([1.0, 2.0], axis=1), r"axis must be an integer in \[-1, 0\]"),
+    ("bootstrap-statistic", lambda: ST.bootstrap_ci([1.0, 2.0], "mean"), r"statistic must be a callable"),
+    ("bootstrap-seed", lambda: ST.bootstrap_ci([1.0, 2.0], seed=2.5), r"seed must be an integer >= 0"),
+    ("fit-level-nan", lambda: ST.fit_line([1, 2, 3], [1, 2, 4], level=float("nan")), r"level must be a finite real number in \(0"),
+    ("fit-y-strings", lambda: ST.fit_line([1, 2, 3], ["a", "b", "c"]), r"y must hold real numbers"),
     # --- paper A simulator (simulate.budget*) ----------------------------------------------------
     ("population-xi-H", lambda: SB.population_xi(0.0, [0.0], H=-1), r"H must be an integer >= 1"),
     ("population-xi-K", lambda: SB.population_xi(0.0, [0.0], H=10, K=0), r"K must be an integer >= 1"),
@@ -144,11 +174,22 @@ CASES = [
     ("pg-kae", lambda: SB.simulate_policy_gradient(**PG, estimator="kae"), r"estimator 'kae' is stateful"),
     ("pg-option", lambda: SB.simulate_policy_gradient(**PG, bandwidth=0.2), r"unknown option\(s\) \['bandwidth'\]"),
     ("pg-G", lambda: SB.simulate_policy_gradient(**{**PG, "G": 0}), r"G must be an integer >= 1"),
+    ("pg-estimator-array", lambda: SB.simulate_policy_gradient(**PG, estimator=np.array(["grpo"])),
+     r"estimator name must be one of"),
     ("sweep-H", lambda: SB.simulate_sweep(d=D, theta0=[0.0], H=[64.5], seed=[0]), r"H must hold integers >= 1"),
     ("case-study-n", lambda: SC.gamma_graded_rewards(-1, 1.0), r"n must be an integer >= 1"),
     ("case-study-xi0", lambda: SC.simulate_case_study(-1.0, 5), r"xi0 must be a finite real number > 0"),
     ("sweep-mode", lambda: SS.efficiency_sweep([1.0], [0], mode="tokens"), r"mode must be (one of|'horizon' or)"),
     ("sweep-xi-grid", lambda: SS.samples_needed([0.0], 0), r"xi_grid must hold finite values > 0"),
+    ("sweep-seeds-empty", lambda: SS.efficiency_sweep([1.0], []), r"seeds must hold at least one seed"),
+    ("sweep-mean-T-base", lambda: SS.efficiency_sweep([1.0], [0], mean_T_base=0.0), r"mean_T_base must be a finite real number > 0"),
+    ("sweep-H-fixed", lambda: SS.efficiency_sweep([1.0], [0], mode="difficulty", H_fixed=None), r"H_fixed must be an integer >= 1"),
+    ("sweep-xi-eval", lambda: SS.efficiency_sweep([1.0], [0], xi_eval=float("inf")), r"xi_eval must be a finite real number > 0"),
+    ("sweep-n-iter-zero", lambda: SS.efficiency_sweep([1.0], [0], n_iter=0), r"n_iter must be an integer >= 1"),
+    ("samples-P", lambda: SS.samples_needed([1.0], 0, P=2.5), r"P must be an integer >= 1"),
+    ("samples-n-batches", lambda: SS.samples_needed([1.0], 0, n_batches=0), r"n_batches must be an integer >= 2"),
+    ("samples-mean-T-zero", lambda: SS.samples_needed([1.0], 0, mean_T=0.0), r"mean_T must be a finite real number > 0"),
+    ("samples-mean-T-below-K", lambda: SS.samples_needed([1.0], 0, K=2, mean_T=1.5), r"mean_T must be > K = 2"),
     ("sweep-seeds", lambda: SS.efficiency_sweep([1.0], ["a"]), r"seeds must hold real numbers|seeds must hold integers"),
     # --- paper B simulator (simulate.weighting*) ---------------------------------------------------
     ("sim-group-size", lambda: SW.simulate("grpo", [0.5], group_size=0, n_steps=1, step=0.1), r"group_size must be an integer >= 1"),
@@ -157,14 +198,25 @@ CASES = [
     ("initial-n", lambda: SW.initial_success("from_scratch", 0, 0), r"n must be an integer >= 1"),
     ("hitting-ragged", lambda: SW.hitting_time([[0.1, 0.2], [0.3]], 0.5), r"path must be a rectangular array"),
     ("hitting-target", lambda: SW.hitting_time([0.1, 0.5], "0.5"), r"target must be a finite real number"),
-    ("effective-time-step", lambda: SWT.effective_time(np.array([0.1, 0.9]), 0.5, step=0.0), r"step must be a finite real number > 0"),
+    ("hitting-scalar", lambda: SW.hitting_time(0.3, 0.5), r"path must be a non-empty array shaped \(T\+1,\)"),
+    ("hitting-nan", lambda: SW.hitting_time([0.1, np.nan, 0.7], 0.5), r"path must be finite"),
+    ("effective-time-1d", lambda: SWT.effective_time(np.array([0.1, 0.9]), 0.5, step=0.1), r"path must be a non-empty array shaped \(T\+1, P\)"),
+    ("responses-scalar", lambda: SWT.responses_to_target(np.array([[0.1], [0.9]]), 8, 0.5), r"responses must be finite counts >= 0 shaped \(T, P\)"),
+    ("responses-nan", lambda: SWT.responses_to_target(np.array([[0.1], [0.9]]), [[np.nan]], 0.5), r"responses must be finite counts"),
+    ("responses-rho-nan", lambda: SWT.responses_to_target(np.array([[np.nan], [0.9]]), [[8]], 0.5), r"rho must be finite"),
+    ("effective-time-step", lambda: SWT.effective_time(np.array([[0.1], [0.9]]), 0.5, step=0.0), r"step must be a finite real number > 0"),
     ("targets-n-prompts", lambda: SWT.time_to_target_runs("grpo", 0.1, 0.9, group_size=4, n_prompts=0,
                                                          steps_to_target=10, seed=0), r"n_prompts must be an integer >= 1"),
+    # --- curriculum simulator (simulate.curriculum) ----------------------------------------------
+    ("pool-model", lambda: SCU.make_pool(0, 5, "default"), r"model must be a simulate.curriculum.Model"),
+    ("run-model", lambda: SCU.run(1, "random", model=None), r"model must be a simulate.curriculum.Model"),
+    ("sweep-models", lambda: SCU.sweep([1], ["random"], [False], [0.5]), r"models\[i\] must be a simulate.curriculum.Model"),
     # --- paper E simulator (simulate.composition) ------------------------------------------------
     ("runs-seeds", lambda: SCO.sampled_runs(PI, V, seeds=[-1]), r"seeds must be a non-empty 1-D array of non-negative integers"),
     ("runs-verifier", lambda: SCO.sampled_runs(PI, "mod3", seeds=[0]), r"verifier must be a theory.composition.Verifier"),
     ("runs-G", lambda: SCO.expected_runs(PI, V, G=0), r"G must be an integer >= 1"),
     ("runs-n-iter", lambda: SCO.expected_runs(PI, V, n_iter=-1), r"n_iter must be an integer >= 0"),
+    ("runs-pi0-scalar", lambda: SCO.expected_runs(0.5, V), r"pi0 must have shape \(S, K\) or \(runs, S, K\)"),
     ("runs-pi0-string", lambda: SCO.expected_runs("uniform", V), r"pi0 must hold real numbers|pi must hold real numbers"),
 ]
 

@@ -147,7 +147,7 @@ def test_bias_order_is_minimised_in_h_and_domains():
     b = bias_order(h, 400)
     assert 0 < np.argmin(b) < h.size - 1  # h + 1/(i h): interior minimum at h = i^(-1/2)
     assert h[np.argmin(b)] == pytest.approx(400 ** -0.5, rel=0.01)
-    with pytest.raises(ValueError, match="h must be > 0"):
+    with pytest.raises(ValueError, match="h must be finite and > 0"):
         bias_order(0.0, 10)
     with pytest.raises(ValueError, match="group_size must be an integer >= 2"):
         grpo_loo_mse(0.5, 1)

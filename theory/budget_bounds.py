@@ -84,7 +84,11 @@ def regime_sample_scaling(xi, kappa: float = 0.1, K: int = 1):
 def case_study_kappa(xi, K: int = 1, kappa_max: float = 1.0):
     """The case-study threshold kappa_i = min(kappa_max, 1 / (K xi_i^2)) [S form, R cap]."""
     K = check_int("K", K, low=1)
-    return np.minimum(kappa_max, 1.0 / (K * as_real_array("xi", xi) ** 2))
+    kappa_max = check_real("kappa_max", kappa_max, low=0.0, open_low=True)
+    xi = as_real_array("xi", xi)
+    if not np.all(np.isfinite(xi)) or np.any(xi <= 0):
+        raise ValueError("xi must be finite and > 0")
+    return np.minimum(kappa_max, 1.0 / (K * xi ** 2))
 
 
 def case_study_step(xi: float, sigma_over_H: float, K: int = 1, kappa_max: float = 1.0) -> float:

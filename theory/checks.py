@@ -181,7 +181,7 @@ def check_choice(name: str, value, choices) -> str:
     """Return ``value`` if it is one of ``choices`` (unhashable values are simply not among them)."""
     try:
         found = value in choices and not isinstance(value, bool)
-    except TypeError:  # e.g. a list tested against a dict of names
+    except (TypeError, ValueError):  # a list tested against a dict of names; an array against a list
         found = False
     if not found:
         raise ValueError(f"{name} must be one of {sorted(choices)}; got {value!r}")

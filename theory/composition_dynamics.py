@@ -81,7 +81,7 @@ def _gradient_factor(code, params, G, P):
 
 
 def _spec(estimator: str, options: dict):
-    if estimator not in ESTIMATORS:
+    if not isinstance(estimator, str) or estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {sorted(ESTIMATORS)}; got {estimator!r}")
     if ESTIMATORS[estimator].stateful:
         raise ValueError(f"estimator {estimator!r} is stateful (a reward history); the compositional "

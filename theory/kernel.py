@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from theory.checks import (bool_option, check_choice, check_int, check_probabilities, check_real,
+from theory.checks import (as_real_array, bool_option, check_choice, check_int, check_probabilities, check_real,
                           choice_option, int_option, real_option)
 from theory.kernel_history import KernelHistory, _push
 
@@ -190,8 +190,11 @@ def nw_variance(v: float, weights) -> float:
     >>> bool(round(nw_variance(0.3, [1, 1, 1]), 12) == round(float(grpo_loo_mse(0.3, 4)), 12))
     True
     """
-    v = float(check_probabilities("v", v))
-    w = np.asarray(weights, dtype=np.float64).ravel()
+    v = check_probabilities("v", v)
+    if v.size != 1:
+        raise ValueError(f"v must be a single probability in [0, 1]; got shape {v.shape}")
+    v = float(v)
+    w = as_real_array("weights", weights).ravel()
     if w.size == 0 or np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
         raise ValueError("weights must be finite, >= 0 and not all zero")
     return v * (1.0 - v) * float(np.sum(w * w)) / float(w.sum()) ** 2
@@ -249,10 +252,9 @@ def bias_order(h, i, p: float = 1.0, s: float = 1.0) -> np.ndarray:
     >>> float(bias_order(0.1, 100))
     0.2
     """
-    h = np.asarray(h, dtype=np.float64)
-    i = np.asarray(i, dtype=np.float64)
-    if np.any(h <= 0) or np.any(i < 1):
-        raise ValueError("h must be > 0 and i >= 1")
+    h, i = as_real_array("h", h), as_real_array("i", i)
+    if not (np.all(np.isfinite(h) & (h > 0)) and np.all(np.isfinite(i) & (i >= 1))):
+        raise ValueError("h must be finite and > 0 and i finite and >= 1")
     p = check_real("p", p, low=0.0, open_low=True)
     s = check_real("s", s, low=0.0, open_low=True)
     return h ** min(p, s) + 1.0 / (i * h)
@@ -264,10 +266,9 @@ def variance_order(n, h) -> np.ndarray:
     >>> float(variance_order(1000, 0.1))
     0.01
     """
-    n = np.asarray(n, dtype=np.float64)
-    h = np.asarray(h, dtype=np.float64)
-    if np.any(n < 1) or np.any(h <= 0):
-        raise ValueError("n must be >= 1 and h > 0")
+    n, h = as_real_array("n", n), as_real_array("h", h)
+    if not (np.all(np.isfinite(n) & (n >= 1)) and np.all(np.isfinite(h) & (h > 0))):
+        raise ValueError("n must be finite and >= 1 and h finite and > 0")
     return 1.0 / (n * h)
 
 
@@ -278,9 +279,9 @@ def optimal_bandwidth(n, p: float = 1.0, c: float = 1.0) -> np.ndarray:
     >>> float(optimal_bandwidth(1000))
     0.1
     """
-    n = np.asarray(n, dtype=np.float64)
-    if np.any(n < 1):
-        raise ValueError("n must be >= 1")
+    n = as_real_array("n", n)
+    if not np.all(np.isfinite(n) & (n >= 1)):
+        raise ValueError("n must be finite and >= 1")
     p = check_real("p", p, low=0.0, open_low=True)
     c = check_real("c", c, low=0.0, open_low=True)
     return c * n ** (-1.0 / (2.0 * p + 1.0))

@@ -31,7 +31,7 @@ def mean_ci(x, *, level: float = 0.95) -> tuple[float, float, float]:
     [2.0, -0.484, 4.484]
     """
     level = check_real("level", level, low=0.0, high=1.0, open_low=True, open_high=True)
-    x = np.asarray(x, dtype=np.float64).ravel()
+    x = as_real_array("x", x).ravel()
     if x.size < 2:
         raise ValueError(f"x must hold at least two values for a t-interval; got {x.size}")
     m = x.mean()
@@ -44,7 +44,7 @@ def finite_mean_se(x) -> dict:
     """Mean and standard error over the finite entries of ``x`` (e.g. times to a target, inf where
     the target was missed): ``{"mean", "se", "missed"}``; mean is None when nothing is finite, se
     None with fewer than two finite values."""
-    x = np.asarray(x, dtype=np.float64).ravel()
+    x = as_real_array("x", x).ravel()
     ok = np.isfinite(x)
     return {"mean": float(x[ok].mean()) if ok.any() else None,
             "se": float(x[ok].std(ddof=1) / np.sqrt(ok.sum())) if ok.sum() > 1 else None,
@@ -60,8 +60,13 @@ def bootstrap_ci(samples, statistic=np.mean, *, n_boot: int = 2000, level: float
     """
     n_boot = check_int("n_boot", n_boot, low=10)
     level = check_real("level", level, low=0.0, high=1.0, open_low=True, open_high=True)
-    x = np.asarray(samples, dtype=np.float64)
-    n = x.shape[axis]
+    seed = check_int("seed", seed, low=0)
+    if not callable(statistic):
+        raise ValueError(f"statistic must be a callable mapping an array to a scalar; got {statistic!r}")
+    x = as_real_array("samples", samples)
+    if x.ndim == 0:
+        raise ValueError("samples must be an array with at least one axis; got a scalar")
+    n = x.shape[check_int("axis", axis, low=-x.ndim, high=x.ndim - 1)]
     if n < 1:
         raise ValueError("samples must hold at least one value along axis")
     rng = np.random.default_rng(seed)
@@ -131,8 +136,9 @@ def fit_line(x, y, *, level: float = 0.95) -> Fit:
 
     For a log-log slope pass ``np.log(x), np.log(y)``.
     """
+    level = check_real("level", level, low=0.0, high=1.0, open_low=True, open_high=True)
     x = as_real_array("x", x).ravel()
-    y = np.asarray(y, dtype=np.float64).ravel()
+    y = as_real_array("y", y).ravel()
     if x.size != y.size or x.size < 3:
         raise ValueError(f"x and y must have the same length >= 3; got {x.size} and {y.size}")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
