@@ -18,6 +18,7 @@ __all__ = [
     "check_probability",
     "check_probabilities",
     "check_int",
+    "check_int_sequence",
     "check_real",
     "check_choice",
     "Option",
@@ -153,6 +154,15 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
     if (low is not None and v < low) or (high is not None and v > high):
         raise ValueError(f"{name} must be an integer{_real_range(low, high)}; got {v}")
     return v
+
+
+def check_int_sequence(name: str, values, *, low: int | None = None, high: int | None = None) -> tuple:
+    """Return ``values`` as a tuple of ints in [low, high]; an entry's error names ``name[i]``."""
+    try:
+        items = tuple(values)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of integers; got {values!r}") from None
+    return tuple(check_int(f"{name}[i]", v, low=low, high=high) for v in items)
 
 
 def check_real(

@@ -47,8 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from theory.checks import as_real_array, check_choice, check_int, check_probabilities
-from theory.composition_closed import and_marginals, int_sequence, mod3_symmetric, mod_marginals
+from theory.checks import as_real_array, check_choice, check_int, check_int_sequence, check_probabilities
+from theory.composition_closed import and_marginals, mod3_symmetric, mod_marginals
 
 __all__ = ["Verifier", "and_verifier", "mod_verifier", "spot_verifier", "chain_value",
            "check_policy", "check_verifier", "step_marginals", "step_marginals_enum", "task_advantage_ratio",
@@ -97,7 +97,8 @@ def and_verifier(S: int, K: int = 2, steps=None) -> Verifier:
     """
     S = check_int("S", S, low=1)
     K = check_int("K", K, low=2)
-    steps = tuple(range(S)) if steps is None else tuple(sorted(set(int_sequence("steps", steps, low=0, high=S - 1))))
+    steps = (tuple(range(S)) if steps is None
+             else tuple(sorted(set(check_int_sequence("steps", steps, low=0, high=S - 1)))))
     # the automaton must know which step it reads (only ``steps`` are checked), so the state is
     # x = 2 t + ok: t = steps read so far, ok = no checked step has been wrong yet.
     M = 2 * (S + 1)
@@ -123,7 +124,7 @@ def mod_verifier(S: int, K: int = 3, modulus: int = 3, offsets=None) -> Verifier
     S = check_int("S", S, low=1)
     K = check_int("K", K, low=2)
     m = check_int("modulus", modulus, low=2)
-    d = tuple(j % m for j in range(K)) if offsets is None else tuple(x % m for x in int_sequence("offsets", offsets))
+    d = tuple(x % m for x in (range(K) if offsets is None else check_int_sequence("offsets", offsets)))
     if len(d) != K:
         raise ValueError(f"offsets must have length K = {K}; got {len(d)}")
     trans = np.array([[(x + d[j]) % m for x in range(m)] for j in range(K)], dtype=np.int64)

@@ -6,18 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.checks import check_int, check_probabilities
+from theory.checks import check_int, check_int_sequence, check_probabilities
 
 __all__ = ["and_marginals", "mod_marginals", "mod3_symmetric"]
-
-
-def int_sequence(name: str, values, *, low: int | None = None, high: int | None = None) -> tuple:
-    """``values`` as a tuple of ints in [low, high], or ``ValueError`` naming ``name``."""
-    try:
-        items = tuple(values)
-    except TypeError:
-        raise ValueError(f"{name} must be a sequence of integers; got {values!r}") from None
-    return tuple(check_int(f"{name}[i]", v, low=low, high=high) for v in items)
 
 
 def and_marginals(pi, steps=None) -> tuple[np.ndarray, float]:
@@ -30,7 +21,7 @@ def and_marginals(pi, steps=None) -> tuple[np.ndarray, float]:
     if pi.ndim != 2:
         raise ValueError(f"pi must be a 2-D array shaped (S, K); got rank {pi.ndim}")
     S, K = pi.shape
-    steps = tuple(range(S)) if steps is None else int_sequence("steps", steps, low=0, high=S - 1)
+    steps = tuple(range(S)) if steps is None else check_int_sequence("steps", steps, low=0, high=S - 1)
     p = np.ones(S)
     p[list(steps)] = pi[list(steps), 0]
     pre = np.concatenate([[1.0], np.cumprod(p)[:-1]])
@@ -58,7 +49,7 @@ def mod_marginals(pi, modulus: int = 3, offsets=None) -> tuple[np.ndarray, float
     if offsets is None:
         d = np.arange(K) % modulus
     else:
-        d = np.asarray(int_sequence("offsets", offsets)) % modulus
+        d = np.asarray(check_int_sequence("offsets", offsets)) % modulus
         if d.size != K:
             raise ValueError(f"offsets must have length K = {K}; got {d.size}")
     zk = np.exp(2j * np.pi * np.arange(modulus) / modulus)  # (m,)
