@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from figures.base import Figure, RunContext, config_dict  # noqa: E402
 from theory.records import dumps, to_jsonable  # noqa: E402
 
-__all__ = ["FigureResult", "run_figure", "write_json", "context", "compute", "draw", "figure_key",
+__all__ = ["FigureResult", "run_figure", "ensure_data", "write_json", "context", "compute", "draw", "figure_key",
            "source_hash", "read_inputs", "default_inputs_dir", "package_version", "runtime_versions", "canonical"]
 
 _ROOT = Path(__file__).resolve().parents[1]
@@ -165,12 +165,10 @@ def draw(fig: Figure, data: dict):
     return mpl_fig
 
 
-def run_figure(fig: Figure, ctx: RunContext, out_dir: Path, *, fresh: bool = False) -> FigureResult:
-    """Compute (or reuse data whose key matches), evaluate and draw ``fig``; ``fresh`` also drops
-    its unit cache."""
-    out_dir = Path(out_dir)
-    data_path = out_dir / "data" / f"{fig.name}.json"
-    t0 = time.perf_counter()
+def ensure_data(fig: Figure, ctx: RunContext, out_dir: Path, *, fresh: bool = False) -> tuple[dict, bool]:
+    """``fig``'s data and whether they were reused: read from ``data/<name>.json`` when its key is
+    the current one, else computed and written there; ``fresh`` recomputes and drops the unit cache."""
+    data_path = Path(out_dir) / "data" / f"{fig.name}.json"
     data, reused = None, False
     if fresh:
         if ctx.cache_dir is not None and Path(ctx.cache_dir).is_dir():
@@ -188,6 +186,15 @@ def run_figure(fig: Figure, ctx: RunContext, out_dir: Path, *, fresh: bool = Fal
                                "config": config_dict(fig.config_for(ctx.full)),
                                "inputs": dict(ctx.input_digests), "source": source_hash(),
                                "version": package_version(), "runtime": runtime_versions(), "data": data})
+    return data, reused
+
+
+def run_figure(fig: Figure, ctx: RunContext, out_dir: Path, *, fresh: bool = False) -> FigureResult:
+    """Compute (or reuse data whose key matches), evaluate and draw ``fig``; ``fresh`` also drops
+    its unit cache."""
+    out_dir = Path(out_dir)
+    t0 = time.perf_counter()
+    data, reused = ensure_data(fig, ctx, out_dir, fresh=fresh)
     verdicts = list(fig.evaluate(data))
     declared = [c.id for c in fig.claims]
     got = [v.claim.id for v in verdicts]
@@ -197,7 +204,7 @@ def run_figure(fig: Figure, ctx: RunContext, out_dir: Path, *, fresh: bool = Fal
     mpl_fig = draw(fig, data)
     mpl_fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(mpl_fig)
-    return FigureResult(fig, verdicts, png, data_path, time.perf_counter() - t0, reused)
+    return FigureResult(fig, verdicts, png, out_dir / "data" / f"{fig.name}.json", time.perf_counter() - t0, reused)
 
 
 def axes_list(axes) -> list:

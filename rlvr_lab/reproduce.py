@@ -20,6 +20,7 @@ from figures.executors import make_executor
 from figures.registry import select
 from figures.runner import context, default_inputs_dir, run_figure
 from llm_backend.config_checks import check_output_dir
+from rlvr_lab.prefetch import Prefetcher
 from rlvr_lab.report import verdict_table, write_claims, write_report
 
 __all__ = ["reproduce", "check_out_dir", "check_inputs_dir", "check_only"]
@@ -64,11 +65,13 @@ def _interactive() -> bool:
 
 def reproduce(*, out: Path, seed: int = 0, full: bool = False, only: str | None = None, fresh: bool = False,
               inputs_dir: Path | None = None, executor: str = "serial", threads: int = 1, echo=print,
-              log=None) -> int:
+              log=None, prefetch: bool = True) -> int:
     """Run the selected figures; returns an exit code: 0 ok, 1 if a figure raised, 130 if interrupted.
 
     Every argument is checked before any work (ValueError naming the option). ``log`` receives
-    one plain line per figure when stderr is not a terminal (default: stderr).
+    one plain line per figure when stderr is not a terminal (default: stderr). With the serial
+    executor and ``prefetch``, a helper process computes figures from the end of the list
+    (:mod:`rlvr_lab.prefetch`; the same bytes either way).
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
         raise ValueError(f"--seed must be an integer in [0, 2**63); got {seed!r}")
@@ -83,6 +86,8 @@ def reproduce(*, out: Path, seed: int = 0, full: bool = False, only: str | None 
     interactive = _interactive()
     results, failures, interrupted = [], [], False
     t0 = time.perf_counter()
+    helper = (Prefetcher(figs, out=out, seed=seed, full=full, inputs_dir=inputs_dir, fresh=fresh)
+              if prefetch and executor == "serial" and len(figs) > 1 else None)
     bar = tqdm(figs, desc="figures", unit="fig", dynamic_ncols=True, disable=not interactive)
     try:
         for i, fig in enumerate(bar, 1):
@@ -92,8 +97,10 @@ def reproduce(*, out: Path, seed: int = 0, full: bool = False, only: str | None 
                 ctx = context(fig, seed=seed, full=full, inputs_dir=inputs_dir, cache_dir=out / "cache" / fig.name,
                               executor=pool,
                               progress=lambda label, f=fig.name: bar.set_postfix_str(f"{f}: {label}"[:60]))
-                results.append(run_figure(fig, ctx, out, fresh=fresh))
-                status = "reused" if results[-1].reused else "computed"
+                by_helper = helper.claim(fig.name) if helper is not None else None  # see rlvr_lab.prefetch
+                results.append(run_figure(fig, ctx, out, fresh=fresh and by_helper is None))
+                status = (f"{by_helper} by the helper process" if by_helper else
+                          "reused" if results[-1].reused else "computed")
                 (out / "errors" / f"{fig.name}.txt").unlink(missing_ok=True)  # an earlier failure's traceback
             except KeyboardInterrupt:
                 raise
@@ -110,6 +117,8 @@ def reproduce(*, out: Path, seed: int = 0, full: bool = False, only: str | None 
     finally:
         bar.close()
         pool.close()
+        if helper is not None:
+            helper.close()
         settings = {"command": "rlvr-lab reproduce" + (" --full" if full else "") +
                     (f" --only {only}" if only else "") + f" --seed {seed}" +
                     (f" --inputs {inputs_dir}" if inputs_dir else "") +

@@ -245,3 +245,42 @@ def test_a_rerun_that_succeeds_removes_the_earlier_traceback(tmp_path, monkeypat
     monkeypatch.setattr(rep, "run_figure", real)
     assert main(argv) == 0
     assert not (out / "errors" / "weighting_zero_signal.txt").exists()
+
+
+def test_the_prefetch_helper_gives_the_same_bytes(tmp_path):
+    """With several figures, a helper process computes from the end of the list (rlvr_lab.prefetch);
+    whichever process computed a figure, the outputs are the bytes of a run without the helper."""
+    from rlvr_lab.reproduce import reproduce
+
+    runs = {}
+    for name, prefetch in (("with", True), ("without", False)):
+        lines = []
+        assert reproduce(out=tmp_path / name, only="E", prefetch=prefetch, echo=lambda *a: None,
+                         log=lines.append) == 0
+        runs[name] = lines
+    assert not any("helper" in line for line in runs["without"])
+    for f in ["claims.json", *(f"data/{p.name}" for p in (tmp_path / "without" / "data").iterdir())]:
+        assert (tmp_path / "with" / f).read_bytes() == (tmp_path / "without" / f).read_bytes(), f
+
+
+def test_the_prefetch_helper_takes_figures_from_the_end_and_the_main_process_waits_for_it(tmp_path):
+    import time
+
+    from figures.registry import select
+    from rlvr_lab.prefetch import FREE, Prefetcher
+    from rlvr_lab.reproduce import reproduce
+
+    figs = select("E")
+    helper = Prefetcher(figs, out=tmp_path, seed=0, full=False, inputs_dir=None, fresh=False)
+    try:
+        deadline = time.monotonic() + 120
+        while helper._state[len(figs) - 1] == FREE and time.monotonic() < deadline:  # the helper starts
+            time.sleep(0.05)
+        assert helper.claim(figs[-1].name) == "computed"  # waits until the helper has written it
+        assert (tmp_path / "data" / f"{figs[-1].name}.json").is_file()
+    finally:
+        helper.close()
+    assert not helper._proc.is_alive()
+    lines = []
+    assert reproduce(out=tmp_path, only="E", prefetch=False, echo=lambda *a: None, log=lines.append) == 0
+    assert f"{figs[-1].name}: reused" in lines[-1]
