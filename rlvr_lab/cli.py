@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--inputs", default=None, metavar="DIR",
                    help="directory of real-model result files (default: the results shipped in the repo)")
     r.add_argument("--executor", default="serial", metavar="serial|local[=N]|ray[=ADDRESS]",
-                   help="where units of work run: in this process (default), a local process pool "
+                   help="where units of work run: in this process, beside one helper process that computes "
+                        "figures from the end of the list (default), a local process pool "
                         "(N workers, default the cores), or Ray core tasks (a local Ray, or the cluster at ADDRESS)")
     r.add_argument("--threads", type=_positive_int, default=1,
                    help="Numba threads per worker process of local/ray (default: %(default)s)")
