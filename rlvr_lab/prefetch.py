@@ -3,8 +3,9 @@
 On a first run most of ``reproduce``'s time is Numba compiling the simulators, one kernel at a
 time in one process. The helper compiles and computes the last figures meanwhile and writes their
 data where ``reproduce`` looks for them (``data/<name>.json``, keyed as always), so when the two
-meet, what is left is already done. Fast profile, 2 cores: cold Numba cache 126 -> 72 s, warm
-33 -> 26 s (one run each, 2026-12-01). Both processes run the same code on the same inputs, so the data are
+meet, what is left is already done. 2 cores, one run each (2026-12-01): fast profile with a cold
+Numba cache 126 -> 72 s, warm 33 -> 26 s; ``--full`` (warm) 199 -> 178 s, the helper computing
+18 of the 32 figures. Both processes run the same code on the same inputs, so the data are
 the same bytes whichever computed them (tests/test_cli.py checks the claims against a run without
 the helper).
 
