@@ -108,7 +108,8 @@ def executor_cases(quick: bool) -> list[BenchCase]:
     speedup = BenchCase(
         name=f"reproduce --only {only} (fast profile): local pool vs serial", unit="runs", work=1,
         candidates={"serial": reproduce_with("serial"), "local": reproduce_with("local")}, reference="serial",
-        note=f"fresh runs (units recomputed); {os.cpu_count()} cores; NUMBA_NUM_THREADS=1 per worker")
+        note=f"fresh runs (units recomputed); serial with its prefetch helper process; {os.cpu_count()} cores; "
+             "NUMBA_NUM_THREADS=1 per worker")
     return [overhead, speedup]
 
 
