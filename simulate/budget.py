@@ -101,11 +101,21 @@ def _hazards(theta, d):
     return _sp.expit(np.asarray(theta, dtype=np.float64)[..., None] - d)  # (..., P)
 
 
+def _theta_d(theta, d):
+    """theta (finite, any shape) and d (finite, 1-D, at least one prompt) as float64 arrays."""
+    theta, d = as_real_array("theta", theta), as_real_array("d", d)
+    if not np.all(np.isfinite(theta)):
+        raise ValueError("theta must be finite (no NaN or inf)")
+    if d.ndim != 1 or d.size < 1 or not np.all(np.isfinite(d)):
+        raise ValueError("d must be a finite 1-D array of difficulties with at least one prompt")
+    return theta, d
+
+
 def population_xi(theta, d, H, K: int = 1):
     """xi = H / mean_x E[T_x], E[T_x] = K / p_x, p_x = sigmoid(theta - d_x) [R]; theta may be (n,)."""
-    theta, d = as_real_array("theta", theta), as_real_array("d", d)
+    theta, d = _theta_d(theta, d)
     H, K = check_int("H", H, low=1), check_int("K", K, low=1)
-    mean_T = np.mean(K / _hazards(theta, np.asarray(d, dtype=np.float64)), axis=-1)
+    mean_T = np.mean(K / _hazards(theta, d), axis=-1)
     return H / mean_T
 
 
@@ -124,7 +134,7 @@ def theta_for_budget(xi0: float, d, H: int, K: int = 1) -> float:
 def accuracy(theta, d, H_eval: int, K: int = 1):
     """mean_x P(T_x <= H_eval) at hazards sigmoid(theta - d_x), exact; theta may be (n,)."""
     H_eval = check_int("H_eval", H_eval, low=1)
-    return _accuracy_at(_hazards(as_real_array("theta", theta), as_real_array("d", d)), H_eval, K)
+    return _accuracy_at(_hazards(*_theta_d(theta, d)), H_eval, check_int("K", K, low=1))
 
 
 def _accuracy_at(p, H_eval, K):

@@ -26,6 +26,7 @@ from simulate import budget_casestudy as SC
 from simulate import budget_sweep as SS
 from simulate import composition as SCO
 from simulate import curriculum as SCU
+from simulate import kernel as SK
 from simulate import weighting as SW
 from simulate import weighting_targets as SWT
 
@@ -218,6 +219,13 @@ CASES = [
     ("runs-n-iter", lambda: SCO.expected_runs(PI, V, n_iter=-1), r"n_iter must be an integer >= 0"),
     ("runs-pi0-scalar", lambda: SCO.expected_runs(0.5, V), r"pi0 must have shape \(S, K\) or \(runs, S, K\)"),
     ("runs-pi0-string", lambda: SCO.expected_runs("uniform", V), r"pi0 must hold real numbers|pi must hold real numbers"),
+    ("symmetric-base-empty", lambda: C.symmetric_base([], 2), r"p0 must be a real number in \(0, 1\)"),
+    # --- budget closed forms of the simulator layer, paper C simulator ------------------------------
+    ("population-xi-theta-nan", lambda: SB.population_xi(np.nan, D, 16), r"theta must be finite"),
+    ("population-xi-d-empty", lambda: SB.population_xi(0.0, [], 16), r"d must be a finite 1-D array"),
+    ("accuracy-d-empty", lambda: SB.accuracy(0.0, [], 16), r"d must be a finite 1-D array"),
+    ("accuracy-K", lambda: SB.accuracy(0.0, D, 16, K=0), r"K must be an integer >= 1"),
+    ("kernel-baselines-scalar", lambda: SK.simulate(baselines=3), r"baselines must be a non-empty tuple"),
 ]
 
 

@@ -47,7 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from theory.checks import as_real_array, check_choice, check_int, check_int_sequence, check_probabilities
+from theory.checks import (as_real_array, check_choice, check_int, check_int_sequence, check_probabilities,
+                           check_probability)
 from theory.composition_closed import and_marginals, mod3_symmetric, mod_marginals
 
 __all__ = ["Verifier", "and_verifier", "mod_verifier", "spot_verifier", "chain_value",
@@ -179,7 +180,7 @@ def symmetric_base(p0: float, S: int, K: int = 3) -> np.ndarray:
     >>> symmetric_base(0.4, 2).tolist()
     [[0.4, 0.3, 0.3], [0.4, 0.3, 0.3]]
     """
-    p0 = float(check_probabilities("p0", p0, open_low=True, open_high=True))
+    p0 = check_probability("p0", p0, open_low=True, open_high=True)
     S = check_int("S", S, low=1)
     K = check_int("K", K, low=2)
     row = np.full(K, (1.0 - p0) / (K - 1))
