@@ -49,7 +49,7 @@ from simulate.budget_kernel import STREAM_SHIFT, _prompts_parallel_kernel, _run,
 from simulate.rng import padded
 from simulate.schedule import workers
 from theory.budget import discrete_success_probability
-from theory.checks import as_real_array, check_choice, check_int, check_real
+from theory.checks import as_finite_array, check_choice, check_int, check_real
 from theory.estimators import ESTIMATORS, resolve
 
 __all__ = ["BudgetRun", "REWARDS", "difficulty_population", "population_xi", "theta_for_budget",
@@ -103,12 +103,7 @@ def _hazards(theta, d):
 
 def _theta_d(theta, d):
     """theta (finite, any shape) and d (finite, 1-D, at least one prompt) as float64 arrays."""
-    theta, d = as_real_array("theta", theta), as_real_array("d", d)
-    if not np.all(np.isfinite(theta)):
-        raise ValueError("theta must be finite (no NaN or inf)")
-    if d.ndim != 1 or d.size < 1 or not np.all(np.isfinite(d)):
-        raise ValueError("d must be a finite 1-D array of difficulties with at least one prompt")
-    return theta, d
+    return as_finite_array("theta", theta), as_finite_array("d", d, ndims=(1,), nonempty=True)
 
 
 def population_xi(theta, d, H, K: int = 1):
@@ -143,9 +138,7 @@ def _accuracy_at(p, H_eval, K):
 
 
 def _validate(d, H, K, G, n_iter, reward, estimator, estimator_options):
-    d = np.ascontiguousarray(as_real_array("d", d))
-    if d.ndim != 1 or d.size < 1 or not np.all(np.isfinite(d)):
-        raise ValueError("d must be a finite 1-D array of difficulties with at least one prompt")
+    d = np.ascontiguousarray(as_finite_array("d", d, ndims=(1,), nonempty=True))
     K = check_int("K", K, low=1, high=64)
     G = check_int("G", G, low=1)
     n_iter = check_int("n_iter", n_iter, low=0, high=2**_STREAM_SHIFT - 1)

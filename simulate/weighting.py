@@ -60,7 +60,7 @@ from simulate.lanes import count_le, sizes, static_shape
 from simulate.rng import LANES, stream_key, uniform_at
 from simulate.schedule import claim, workers
 from theory.bench import BenchCase
-from theory.checks import as_real_array, check_choice, check_int, check_probabilities, check_real
+from theory.checks import as_finite_array, check_choice, check_int, check_probabilities, check_real
 from theory.estimators import ESTIMATORS, advantage_row, keep_row, resolve
 
 __all__ = ["UPDATES", "WeightingRun", "initial_logits", "initial_success", "simulate", "hitting_time",
@@ -309,17 +309,6 @@ def simulate(name: str, rho0, *, group_size: int, n_steps: int, step: float, sca
     return WeightingRun(rho, succ, resp, signal, float(step))
 
 
-def path_array(name: str, path, ndims=(1, 2)) -> np.ndarray:
-    """``path`` as a finite float64 array of rank in ``ndims`` with at least one entry, or ``ValueError``."""
-    x = as_real_array(name, path)
-    if x.ndim not in ndims or x.size == 0:
-        shapes = " or ".join(("(T+1,)", "(T+1, P)")[d - 1] for d in ndims)
-        raise ValueError(f"{name} must be a non-empty array shaped {shapes}; got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return x
-
-
 def hitting_time(path, target: float) -> np.ndarray:
     """First (linearly interpolated) index where each column of ``path`` (T+1, P) reaches ``target``.
 
@@ -328,7 +317,7 @@ def hitting_time(path, target: float) -> np.ndarray:
     >>> float(hitting_time(np.array([0.1, 0.3, 0.7]), 0.5))
     1.5
     """
-    x = path_array("path", path)
+    x = as_finite_array("path", path, ndims=(1, 2), nonempty=True)  # (T+1,) or (T+1, P)
     target = check_real("target", target)
     x2 = x[:, None] if x.ndim == 1 else x
     hit = x2 >= target  # (T+1, P)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulate.weighting import hitting_time, path_array, simulate
-from theory.checks import as_real_array, check_int, check_real
+from simulate.weighting import hitting_time, simulate
+from theory.checks import as_finite_array, check_int, check_real
 from theory.weighting import budget_scale, time_to_target
 
 __all__ = ["effective_time", "responses_to_target", "time_to_target_runs"]
@@ -31,7 +31,7 @@ def effective_time(path, target: float, step: float) -> np.ndarray:
     ``i`` is the first index with rho_i >= target and ``frac`` the interpolated fraction of the last
     step; NaN where the target is never reached, 0 where it is reached at once.
     """
-    x = path_array("path", path, ndims=(2,))
+    x = as_finite_array("path", path, ndims=(2,), nonempty=True)  # (T+1, P)
     step = check_real("step", step, low=0.0, open_low=True)
     h = hitting_time(x, target)  # (P,)
     csum = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(1.0 / x, axis=0)])  # (T+2, P)
@@ -49,12 +49,11 @@ def effective_time(path, target: float, step: float) -> np.ndarray:
 
 def responses_to_target(rho, responses, target: float) -> np.ndarray:
     """Responses drawn per prompt until rho first reaches ``target`` (interpolated in the last step)."""
-    rho = path_array("rho", rho, ndims=(2,))
-    responses = as_real_array("responses", responses)
-    want = (rho.shape[0] - 1, rho.shape[1])
-    if responses.shape != want or not np.all(np.isfinite(responses) & (responses >= 0)):
-        raise ValueError(f"responses must be finite counts >= 0 shaped (T, P) = {want} for rho shaped (T+1, P); "
-                         f"got shape {responses.shape}")
+    rho = as_finite_array("rho", rho, ndims=(2,), nonempty=True)  # (T+1, P)
+    responses = as_finite_array("responses", responses, low=0)
+    if responses.shape != (rho.shape[0] - 1, rho.shape[1]):
+        raise ValueError(f"responses must be shaped (T, P) = {(rho.shape[0] - 1, rho.shape[1])} for rho shaped "
+                         f"(T+1, P); got shape {responses.shape}")
     h = hitting_time(rho, target)  # (P,)
     cum = np.concatenate([np.zeros((1, responses.shape[1])), np.cumsum(responses, axis=0)])  # (T+1, P)
     out = np.full(h.shape, np.nan)

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from theory.budget import anti_concentration, graded_mean_inverse, graded_reward_moments, regime
-from theory.checks import as_real_array, check_int, check_real
+from theory.checks import as_finite_array, as_real_array, check_int, check_real
 
 __all__ = ["small_budget_rate", "required_samples_bound", "regime_sample_scaling", "case_study_kappa",
            "case_study_step", "case_study_recursion"]
@@ -55,7 +55,7 @@ def required_samples_bound(xi, kappa: float = 0.1, K: int = 1):
     >>> round(float(required_samples_bound(1.0, 0.1)), 3)
     21.767
     """
-    kappa = check_real("kappa", kappa, low=0.0, open_low=True)
+    kappa = check_real("kappa", kappa, low=0, open_low=True)
     K = check_int("K", K, low=1)
     _, var = graded_reward_moments(xi, K)
     c = anti_concentration(xi, kappa, K)
@@ -73,7 +73,7 @@ def regime_sample_scaling(xi, kappa: float = 0.1, K: int = 1):
     >>> regime_sample_scaling([1.0, 10.0], kappa=0.25).tolist()
     [2.0, 20.0]
     """
-    kappa = check_real("kappa", kappa, low=0.0, open_low=True)
+    kappa = check_real("kappa", kappa, low=0, open_low=True)
     xi = as_real_array("xi", xi)
     reg = np.asarray(regime(xi))
     base = kappa ** -0.5
@@ -84,11 +84,8 @@ def regime_sample_scaling(xi, kappa: float = 0.1, K: int = 1):
 def case_study_kappa(xi, K: int = 1, kappa_max: float = 1.0):
     """The case-study threshold kappa_i = min(kappa_max, 1 / (K xi_i^2)) [S form, R cap]."""
     K = check_int("K", K, low=1)
-    kappa_max = check_real("kappa_max", kappa_max, low=0.0, open_low=True)
-    xi = as_real_array("xi", xi)
-    if not np.all(np.isfinite(xi)) or np.any(xi <= 0):
-        raise ValueError("xi must be finite and > 0")
-    return np.minimum(kappa_max, 1.0 / (K * xi ** 2))
+    kappa_max = check_real("kappa_max", kappa_max, low=0, open_low=True)
+    return np.minimum(kappa_max, 1.0 / (K * as_finite_array("xi", xi, low=0, open_low=True) ** 2))
 
 
 def case_study_step(xi: float, sigma_over_H: float, K: int = 1, kappa_max: float = 1.0) -> float:
@@ -102,9 +99,9 @@ def case_study_step(xi: float, sigma_over_H: float, K: int = 1, kappa_max: float
     >>> round(case_study_step(10.0, float(np.sqrt(graded_reward_moments(10.0)[1]))) - 10.0, 3)
     0.526
     """
-    xi = check_real("xi", xi, low=0.0, open_low=True)
+    xi = check_real("xi", xi, low=0, open_low=True)
     s = check_real("sigma_over_H", sigma_over_H, low=0.0)
-    kappa_max = check_real("kappa_max", kappa_max, low=0.0, open_low=True)
+    kappa_max = check_real("kappa_max", kappa_max, low=0, open_low=True)
     kappa = float(case_study_kappa(xi, K, kappa_max))
     m = float(graded_reward_moments(xi, K)[0])
     target = min(m + 0.5 * math.sqrt(kappa) * s, 1.0 - 1e-12)
@@ -122,7 +119,7 @@ def case_study_recursion(xi0: float, n_iter: int, K: int = 1, kappa_max: float =
     >>> 0.5 < float(d["increment"][-1]) < 0.52
     True
     """
-    xi0 = check_real("xi0", xi0, low=0.0, open_low=True)
+    xi0 = check_real("xi0", xi0, low=0, open_low=True)
     n_iter = check_int("n_iter", n_iter, low=1)
     K = check_int("K", K, low=1)
     xi = np.empty(n_iter + 1)

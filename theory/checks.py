@@ -14,6 +14,7 @@ import numpy as np
 
 __all__ = [
     "as_real_array",
+    "as_finite_array",
     "check_rewards",
     "check_probability",
     "check_probabilities",
@@ -54,6 +55,24 @@ def as_real_array(name: str, values) -> np.ndarray:
                     raise ValueError(f"{name} must be a rectangular array of real numbers (equal-length rows)")
                 raise ValueError(f"{name} must hold real numbers; got {type(v).__name__} {v!r}")
     return arr.astype(np.float64, copy=False)
+
+
+def as_finite_array(name: str, values, *, ndims=None, low: float | None = None, open_low: bool = False,
+                    nonempty: bool = False) -> np.ndarray:
+    """:func:`as_real_array`, then every entry finite and >= ``low`` (> with ``open_low``), the rank
+    one of ``ndims`` (any if None) and, with ``nonempty``, at least one entry; else ``ValueError``."""
+    arr = as_real_array(name, values)
+    if ndims is not None and arr.ndim not in ndims:
+        raise ValueError(f"{name} must be an array of rank {' or '.join(map(str, ndims))}; got shape {arr.shape}")
+    if nonempty and arr.size == 0:
+        raise ValueError(f"{name} must hold at least one value; got shape {arr.shape}")
+    ok = np.isfinite(arr)
+    if low is not None:
+        ok &= (arr > low) if open_low else (arr >= low)
+    if not np.all(ok):
+        raise ValueError(f"{name} must be finite{' and' + _real_range(low, None, open_low) if low is not None else ''} "
+                         f"(no NaN or inf); got {arr[~ok].ravel()[0]!r}")
+    return arr
 
 
 

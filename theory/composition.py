@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from theory.checks import (as_real_array, check_choice, check_int, check_int_sequence, check_probabilities,
+from theory.checks import (as_finite_array, check_choice, check_int, check_int_sequence, check_probabilities,
                            check_probability)
 from theory.composition_closed import and_marginals, mod3_symmetric, mod_marginals
 
@@ -309,12 +309,9 @@ def step_marginals_enum(pi, verifier: Verifier) -> tuple[np.ndarray, float]:
 
 def ratio_from_marginals(pi, qplus) -> dict:
     """Task-advantage ratios from q+: dict with ``ratio``, ``qminus`` and ``diff`` = q+ - q-, each (S, K)."""
-    pi, qplus = as_real_array("pi", pi), as_real_array("qplus", qplus)
-    if pi.ndim != 2 or pi.shape != qplus.shape:
+    pi, qplus = (np.ascontiguousarray(as_finite_array(n, x, ndims=(2,))) for n, x in (("pi", pi), ("qplus", qplus)))
+    if pi.shape != qplus.shape:
         raise ValueError(f"pi and qplus must share one (S, K) shape; got {pi.shape} and {qplus.shape}")
-    if not (np.all(np.isfinite(pi)) and np.all(np.isfinite(qplus))):
-        raise ValueError("pi and qplus must be finite (no NaN or inf)")
-    pi, qplus = np.ascontiguousarray(pi), np.ascontiguousarray(qplus)
     diff, qm, r = (np.empty_like(pi) for _ in range(3))
     _ratios(pi, qplus, diff, qm, r)
     return {"ratio": r, "qminus": qm, "diff": diff}

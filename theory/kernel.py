@@ -40,8 +40,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from theory.checks import (as_real_array, bool_option, check_choice, check_int, check_probabilities, check_real,
-                          choice_option, int_option, real_option)
+from theory.checks import (as_finite_array, bool_option, check_choice, check_int, check_probabilities,
+                          check_probability, check_real, choice_option, int_option, real_option)
 from theory.kernel_history import KernelHistory, _push
 
 __all__ = ["KernelHistory", "kae_row", "OPTIONS", "advantages", "new_history", "kernel_weight", "kae_values",
@@ -52,7 +52,7 @@ TRIANGULAR, EXPONENTIAL = 0, 1
 KERNELS = {"triangular": TRIANGULAR, "exponential": EXPONENTIAL}
 #: The registry entry's options and domains (validated by theory.estimators before any call here).
 #: ``capacity`` sizes a new history (new_state); estimate() accepts and ignores it.
-OPTIONS = {"bandwidth": real_option(0.2, low=0.0, open_low=True),
+OPTIONS = {"bandwidth": real_option(0.2, low=0, open_low=True),
            "kernel": choice_option("triangular", tuple(KERNELS)),
            "decay": real_option(0.5, low=0.0, high=1.0, open_low=True, open_high=True),
            "update": bool_option(True),
@@ -171,7 +171,7 @@ def kae_values(rewards, step: int, hist_iters=(), hist_rewards=(), *, bandwidth:
         raise ValueError(f"hist_iters and hist_rewards must have the same length; got {it.size} and {z.size}")
     if it.size and (it.min() < 1 or it.max() > step or not np.all(np.isfinite(z))):
         raise ValueError(f"hist_iters must lie in [1, step={step}] and hist_rewards must be finite")
-    bandwidth = check_real("bandwidth", bandwidth, low=0.0, open_low=True)
+    bandwidth = check_real("bandwidth", bandwidth, low=0, open_low=True)
     code = KERNELS[check_choice("kernel", kernel, KERNELS)]
     decay = check_real("decay", decay, low=0.0, high=1.0, open_low=True, open_high=True)
     out = np.empty_like(r)
@@ -190,12 +190,9 @@ def nw_variance(v: float, weights) -> float:
     >>> bool(round(nw_variance(0.3, [1, 1, 1]), 12) == round(float(grpo_loo_mse(0.3, 4)), 12))
     True
     """
-    v = check_probabilities("v", v)
-    if v.size != 1:
-        raise ValueError(f"v must be a single probability in [0, 1]; got shape {v.shape}")
-    v = float(v)
-    w = as_real_array("weights", weights).ravel()
-    if w.size == 0 or np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+    v = check_probability("v", v)
+    w = as_finite_array("weights", weights, low=0).ravel()
+    if w.sum() <= 0:
         raise ValueError("weights must be finite, >= 0 and not all zero")
     return v * (1.0 - v) * float(np.sum(w * w)) / float(w.sum()) ** 2
 
@@ -252,11 +249,9 @@ def bias_order(h, i, p: float = 1.0, s: float = 1.0) -> np.ndarray:
     >>> float(bias_order(0.1, 100))
     0.2
     """
-    h, i = as_real_array("h", h), as_real_array("i", i)
-    if not (np.all(np.isfinite(h) & (h > 0)) and np.all(np.isfinite(i) & (i >= 1))):
-        raise ValueError("h must be finite and > 0 and i finite and >= 1")
-    p = check_real("p", p, low=0.0, open_low=True)
-    s = check_real("s", s, low=0.0, open_low=True)
+    h, i = as_finite_array("h", h, low=0, open_low=True), as_finite_array("i", i, low=1)
+    p = check_real("p", p, low=0, open_low=True)
+    s = check_real("s", s, low=0, open_low=True)
     return h ** min(p, s) + 1.0 / (i * h)
 
 
@@ -266,9 +261,7 @@ def variance_order(n, h) -> np.ndarray:
     >>> float(variance_order(1000, 0.1))
     0.01
     """
-    n, h = as_real_array("n", n), as_real_array("h", h)
-    if not (np.all(np.isfinite(n) & (n >= 1)) and np.all(np.isfinite(h) & (h > 0))):
-        raise ValueError("n must be finite and >= 1 and h finite and > 0")
+    n, h = as_finite_array("n", n, low=1), as_finite_array("h", h, low=0, open_low=True)
     return 1.0 / (n * h)
 
 
@@ -279,11 +272,9 @@ def optimal_bandwidth(n, p: float = 1.0, c: float = 1.0) -> np.ndarray:
     >>> float(optimal_bandwidth(1000))
     0.1
     """
-    n = as_real_array("n", n)
-    if not np.all(np.isfinite(n) & (n >= 1)):
-        raise ValueError("n must be finite and >= 1")
-    p = check_real("p", p, low=0.0, open_low=True)
-    c = check_real("c", c, low=0.0, open_low=True)
+    n = as_finite_array("n", n, low=1)
+    p = check_real("p", p, low=0, open_low=True)
+    c = check_real("c", c, low=0, open_low=True)
     return c * n ** (-1.0 / (2.0 * p + 1.0))
 
 
@@ -294,7 +285,7 @@ def stone_exponent(p: float = 1.0, s: float = 1.0) -> float:
     >>> round(stone_exponent(1.0), 4), round(stone_exponent(2.0, 2.0), 4), round(stone_exponent(2.0), 4)
     (-0.6667, -0.8, -0.6667)
     """
-    p = check_real("p", p, low=0.0, open_low=True)
-    s = check_real("s", s, low=0.0, open_low=True)
+    p = check_real("p", p, low=0, open_low=True)
+    s = check_real("s", s, low=0, open_low=True)
     q = min(p, s)
     return -2.0 * q / (2.0 * q + 1.0)
