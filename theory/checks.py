@@ -71,7 +71,7 @@ def as_finite_array(name: str, values, *, ndims=None, low: float | None = None, 
         ok &= (arr > low) if open_low else (arr >= low)
     if not np.all(ok):
         raise ValueError(f"{name} must be finite{' and' + _real_range(low, None, open_low) if low is not None else ''} "
-                         f"(no NaN or inf); got {arr[~ok].ravel()[0]!r}")
+                         f"(no NaN or inf); got {float(arr[~ok].ravel()[0])!r}")
     return arr
 
 
