@@ -23,16 +23,7 @@ from llm_backend.config_checks import check_output_dir
 from rlvr_lab.prefetch import Prefetcher
 from rlvr_lab.report import verdict_table, write_claims, write_report
 
-__all__ = ["reproduce", "check_out_dir", "check_inputs_dir", "check_only"]
-
-
-def check_out_dir(out) -> Path:
-    """``out`` must name a directory (existing or creatable), never '' or an existing file."""
-    if out is None or str(out).strip() == "":
-        raise ValueError("--out must name an output directory; got an empty path")
-    if Path(out).exists() and not Path(out).is_dir():
-        raise ValueError(f"--out must be a directory; {str(out)!r} is an existing file")
-    return check_output_dir("--out", out)
+__all__ = ["reproduce", "check_inputs_dir", "check_only"]
 
 
 def check_inputs_dir(inputs) -> Path | None:
@@ -77,7 +68,7 @@ def reproduce(*, out: Path, seed: int = 0, full: bool = False, only: str | None 
         raise ValueError(f"--seed must be an integer in [0, 2**63); got {seed!r}")
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         raise ValueError(f"--threads must be an integer >= 1; got {threads!r}")
-    out = check_out_dir(out)
+    out = check_output_dir("--out", out)  # a directory, existing or creatable
     inputs_dir = check_inputs_dir(inputs_dir)
     figs = check_only(only)
     pool = make_executor(executor, threads=threads)

@@ -50,7 +50,7 @@ from simulate.rng import padded
 from simulate.schedule import workers
 from theory.budget import discrete_success_probability
 from theory.checks import as_finite_array, check_choice, check_int, check_real
-from theory.estimators import ESTIMATORS, resolve
+from theory.estimators import resolve
 
 __all__ = ["BudgetRun", "REWARDS", "difficulty_population", "population_xi", "theta_for_budget",
            "accuracy", "simulate_policy_gradient", "simulate_sweep", "bench_cases"]
@@ -145,9 +145,7 @@ def _validate(d, H, K, G, n_iter, reward, estimator, estimator_options):
     if d.size >= 2**31:
         raise ValueError("d must hold fewer than 2**31 prompts (RNG stream layout)")
     reward_kind = REWARDS[check_choice("reward", reward, REWARDS)]
-    if isinstance(estimator, str) and estimator in ESTIMATORS and ESTIMATORS[estimator].stateful:
-        raise ValueError(f"estimator {estimator!r} is stateful; the budget simulator supports the stateless ones")
-    spec = resolve(estimator, **estimator_options)
+    spec = resolve(estimator, **estimator_options)  # the registry checks the name, options and statelessness
     return d, K, G, n_iter, reward_kind, spec
 
 

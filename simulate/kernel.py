@@ -339,8 +339,8 @@ def simulate(*, drift: str = "logistic", n_prompts: int = 400, batch_size: int =
     cap = check_int("capacity", capacity, low=g)
     seed = check_int("seed", seed, low=0, high=2**62)
     hor = float(t) if horizon is None else check_real("horizon", horizon, low=0.0, open_low=True)
-    ms = methods() if baselines is None else tuple(baselines) if isinstance(baselines, (tuple, list)) else ()
-    if not ms or not all(isinstance(m, Method) and m.kind in KINDS for m in ms):
+    ms = methods() if baselines is None else tuple(baselines) if isinstance(baselines, (tuple, list)) else None
+    if not ms or not all(isinstance(m, Method) and m.kind in KINDS for m in ms):  # None: not a tuple or list
         raise ValueError("baselines must be a non-empty tuple of simulate.kernel.Method")
     labels = tuple(m.label for m in ms)
     if len(set(labels)) != len(labels):

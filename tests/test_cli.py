@@ -105,9 +105,9 @@ def _bad_reproduce_cases(tmp: Path):
     """(extra argv, fragment of the one-line message); ``tmp`` holds a file, an empty dir, a dir of non-JSON."""
     f = tmp / "a_file"
     return [
-        (["--out", str(f)], "is an existing file"),
-        (["--out", ""], "--out must name an output directory"),
-        (["--out", "   "], "--out must name an output directory"),
+        (["--out", str(f)], "--out must be a directory; "),
+        (["--out", ""], "--out must be a directory path; got an empty path"),
+        (["--out", "   "], "--out must be a directory path; got an empty path"),
         (["--out", str(f / "sub")], "is not a directory"),
         (["--out", "/dev/null/x"], "is not a directory"),
         (["--only", ""], "--only must be a figure name"),

@@ -129,13 +129,18 @@ def test_onehot_scores_strided_take_the_loop():
 
 
 def test_onehot_scores_beyond_max_lanes_take_the_loop():
-    from simulate.lanes import MAX_LANES
+    from numba import typeof
+
+    from simulate.lanes import MAX_LANES, _vector_sizes
 
     S, K, G = 9, 8, 5  # 72 sums > MAX_LANES
     assert S * K > MAX_LANES
     rng = np.random.default_rng(5)
     adv, acts, pi = rng.normal(size=G), rng.integers(0, K, size=(G, S)), rng.dirichlet(np.ones(K), size=S)
     compiled, twin = np.empty((S, K)), np.empty((S, K))
+    types = [typeof(x) for x in (sizes(S, K, G), adv, acts, pi, compiled)]
+    assert _vector_sizes(*types) is None  # no vector form: the loop is compiled
+    assert _vector_sizes(typeof(sizes(2, 3, G)), *types[1:]) == (2, 3, G)  # (the check itself can pass)
     _scores_compiled(sizes(S, K, G), adv, acts, pi, compiled)
     onehot_scores(sizes(S, K, G), adv, acts, pi, twin)
     assert _bits(compiled) == _bits(twin)

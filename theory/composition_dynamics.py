@@ -37,7 +37,7 @@ import math
 import numpy as np
 from numba import njit
 
-from theory.checks import as_real_array, check_int, check_probability, check_real
+from theory.checks import as_real_array, check_choice, check_int, check_probability, check_real
 from theory.composition import (Verifier, _forward_backward, check_policy, check_verifier, chain_value,
                                 ratio_from_marginals)
 from theory.estimators import ESTIMATORS, advantage_row, estimate, keep_row, resolve
@@ -81,9 +81,7 @@ def _gradient_factor(code, params, G, P):
 
 
 def _spec(estimator: str, options: dict):
-    if not isinstance(estimator, str) or estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {sorted(ESTIMATORS)}; got {estimator!r}")
-    if ESTIMATORS[estimator].stateful:
+    if ESTIMATORS[check_choice("estimator", estimator, ESTIMATORS)].stateful:
         raise ValueError(f"estimator {estimator!r} is stateful (a reward history); the compositional "
                          "model has one prompt and no history, so it is not supported here")
     return resolve(estimator, **options)
