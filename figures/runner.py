@@ -165,10 +165,14 @@ def draw(fig: Figure, data: dict):
     return mpl_fig
 
 
+def _data_path(out_dir, fig: Figure) -> Path:
+    return Path(out_dir) / "data" / f"{fig.name}.json"
+
+
 def ensure_data(fig: Figure, ctx: RunContext, out_dir: Path, *, fresh: bool = False) -> tuple[dict, bool]:
     """``fig``'s data and whether they were reused: read from ``data/<name>.json`` when its key is
     the current one, else computed and written there; ``fresh`` recomputes and drops the unit cache."""
-    data_path = Path(out_dir) / "data" / f"{fig.name}.json"
+    data_path = _data_path(out_dir, fig)
     data, reused = None, False
     if fresh:
         if ctx.cache_dir is not None and Path(ctx.cache_dir).is_dir():
@@ -204,7 +208,7 @@ def run_figure(fig: Figure, ctx: RunContext, out_dir: Path, *, fresh: bool = Fal
     mpl_fig = draw(fig, data)
     mpl_fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(mpl_fig)
-    return FigureResult(fig, verdicts, png, out_dir / "data" / f"{fig.name}.json", time.perf_counter() - t0, reused)
+    return FigureResult(fig, verdicts, png, _data_path(out_dir, fig), time.perf_counter() - t0, reused)
 
 
 def axes_list(axes) -> list:
