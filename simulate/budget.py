@@ -123,7 +123,12 @@ def theta_for_budget(xi0: float, d, H: int, K: int = 1) -> float:
         raise ValueError(f"xi0 must be < H / K = {H / K:g} (per-token hazard below 1); got {xi0!r}")
     d = np.asarray(d, dtype=np.float64)
     f = lambda th: np.log(population_xi(th, d, H, K)) - np.log(xi0)  # increasing in theta
-    return float(_opt.brentq(f, d.min() - 60.0, d.max() + 60.0, xtol=1e-13))
+    lo, hi = d.min() - 60.0, d.max() + 60.0  # hazards from about e^-60 to 1 - e^-60 for every prompt
+    if not f(lo) <= 0.0 <= f(hi):
+        xi_lo, xi_hi = float(population_xi(lo, d, H, K)), float(population_xi(hi, d, H, K))
+        raise ValueError(f"xi0 must be in [{xi_lo:.6g}, {xi_hi:.6g}] (hazards within e^-60 of 0 and 1) for "
+                         f"this d, H = {H} and K = {K}; got {xi0!r}")
+    return float(_opt.brentq(f, lo, hi, xtol=1e-13))
 
 
 def accuracy(theta, d, H_eval: int, K: int = 1):

@@ -27,6 +27,16 @@ def _xi_grid(xi_grid):
         raise ValueError("xi_grid must hold finite values > 0 in a non-empty 1-D array")
     return arr
 
+
+def _horizons(xi_grid, mean_T, mean_T_name):
+    """H = round(xi mean_T) >= 1 for each xi: integers the simulator holds exactly (<= 2**53)."""
+    H = np.maximum(1.0, np.round(xi_grid * mean_T))
+    if np.any(H > 2.0**53):
+        raise ValueError(f"xi_grid * {mean_T_name} must be at most 2**53 tokens (an exact horizon); got "
+                         f"xi = {float(xi_grid[H > 2.0**53][0])!r} with {mean_T_name} = {mean_T!r}")
+    return H.astype(np.int64)
+
+
 __all__ = ["efficiency_sweep", "samples_needed", "Z90"]
 
 Z90 = float(special.ndtri(0.9))
@@ -45,7 +55,7 @@ def efficiency_sweep(xi_grid, seeds, *, mode="horizon", estimator="grpo", reward
     xi_eval = check_real("xi_eval", xi_eval, low=0.0, open_low=True)
     d = difficulty_population(P, spread)
     if mode == "horizon":
-        H = np.maximum(1, np.round(xi_grid * mean_T_base)).astype(np.int64)  # (X,)
+        H = _horizons(xi_grid, mean_T_base, "mean_T_base")  # (X,)
         theta = np.full(xi_grid.size, theta_for_budget(float(H_fixed) / mean_T_base, d, H_fixed, K))
         H_eval = np.full(xi_grid.size, max(1, round(xi_eval * mean_T_base)), dtype=np.int64)
         xi0 = H / mean_T_base
@@ -86,7 +96,7 @@ def samples_needed(xi_grid, seed, *, estimator="rloo", reward="graded", K=1, P=6
     if K >= mean_T:
         raise ValueError(f"mean_T must be > K = {K} (per-token hazard K / mean_T below 1); got {mean_T!r}")
     d = np.zeros(check_int("P", P, low=1))
-    H = np.maximum(1, np.round(xi_grid * mean_T)).astype(np.int64)
+    H = _horizons(xi_grid, mean_T, "mean_T")
     theta = np.full(xi_grid.size, float(special.logit(K / mean_T)))
     run = simulate_sweep(d=d, theta0=theta, H=H, seed=seed, K=K, G=G, n_iter=n_batches, lr=0.0,
                          estimator=estimator, reward=reward)

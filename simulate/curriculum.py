@@ -69,7 +69,7 @@ from simulate.curriculum_model import (M_BETA, M_CONFIDENT, M_DECAY, M_EASY, M_G
                                        M_T_WIDTH, M_THETA0, M_TRANSFER, SWITCHES, Model, calibrated_ppl_noise)
 from simulate.rng import exp, normal, stream_key, uniform_at
 from simulate.schedule import claim, workers
-from theory.checks import check_choice, check_int, check_real
+from theory.checks import as_seed_array, check_bool, check_choice, check_int, check_real, check_sequence
 from theory.curriculum import PACINGS, _entropy_weights, _pace, _progress, _window_start, selection_size
 from theory.estimators import ESTIMATORS, advantage_row, keep_row, resolve
 
@@ -326,13 +326,16 @@ def sweep(seeds, schemes, weighted, models, *, n_pool: int = 1000, n_candidates:
     >>> out.acc.shape, out.rollouts[0].astype(int).tolist()
     ((2, 6), [16, 16, 16, 16, 16])
     """
-    seeds = np.asarray([check_int("seed", s, low=0, high=2**63 - 1) for s in seeds], dtype=np.int64)
+    seeds = as_seed_array("seeds", seeds)
+    schemes = check_sequence("schemes", schemes, of=f"scheme names {sorted(SCHEMES)}")
+    weighted = tuple(check_bool("weighted[i]", w) for w in check_sequence("weighted", weighted, of="True/False"))
+    models = check_sequence("models", models, of="Model")
     r = seeds.size
     if r == 0 or len(schemes) != r or len(weighted) != r or len(models) != r:
         raise ValueError(f"seeds, schemes, weighted and models must have the same length >= 1; got "
                          f"{r}, {len(schemes)}, {len(weighted)}, {len(models)}")
     sch = np.array([SCHEMES[check_choice("scheme", s, SCHEMES)] for s in schemes], dtype=np.int64)
-    wt = np.array([bool(w) for w in weighted], dtype=np.bool_)
+    wt = np.array(weighted, dtype=np.bool_)
     mv = np.stack([_model_vector("models[i]", m) for m in models])
     entry = ESTIMATORS.get(check_choice("estimator", estimator, [n for n, e in ESTIMATORS.items() if not e.stateful]))
     spec = resolve(estimator, **options)
@@ -354,4 +357,5 @@ def sweep(seeds, schemes, weighted, models, *, n_pool: int = 1000, n_candidates:
 def run(seed: int, scheme: str, *, weighted: bool = False, model: Model = Model(), **kw) -> Runs:
     """One run (a sweep of one); keyword arguments as :func:`sweep`."""
     _model_vector("model", model)
-    return sweep([seed], [scheme], [weighted], [model], **kw)
+    seed = check_int("seed", seed, low=0, high=2**63 - 1)  # named as run's parameters, not sweep's lists
+    return sweep([seed], [scheme], [check_bool("weighted", weighted)], [model], **kw)

@@ -62,7 +62,7 @@ from simulate.kernel_drift import DRIFTS, _value, _values_grid, exogenous_policy
 from simulate.rng import stream_key, uniform_at
 from simulate.schedule import claim, workers
 from simulate.weighting import _categorical, _cdf, _rho, _softmax, initial_logits
-from theory.checks import check_choice, check_int, check_real
+from theory.checks import check_choice, check_int, check_int_sequence, check_real
 from theory.estimators import RLOO, advantage_row, resolve
 from theory.kernel import KERNELS, TRIANGULAR, kae_row
 
@@ -356,9 +356,10 @@ def simulate(*, drift: str = "logistic", n_prompts: int = 400, batch_size: int =
         d, eta = -1, 0.0
     k = check_int("n_responses", n_responses, low=2)
     nc = check_int("n_correct", n_correct, low=1, high=k - 1)
-    steps = np.arange(1, t + 1) if record is None else np.unique(np.asarray(record, dtype=np.int64))
-    if steps.size == 0 or steps.min() < 1 or steps.max() > t:
-        raise ValueError(f"record must hold iterations in [1, n_steps={t}]")
+    steps = (np.arange(1, t + 1) if record is None
+             else np.unique(np.asarray(check_int_sequence("record", record, low=1, high=t), dtype=np.int64)))
+    if steps.size == 0:
+        raise ValueError(f"record must hold at least one iteration in [1, n_steps={t}]")
     rec = np.full(t, -1, dtype=np.int64)
     rec[steps - 1] = np.arange(steps.size)
     par = prompt_parameters(r, n_p, seed)

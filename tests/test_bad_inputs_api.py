@@ -16,6 +16,7 @@ from theory import budget as B
 from theory import budget_bounds as BB
 from theory import composition as C
 from theory import composition_dynamics as CD
+from theory import curriculum as CU
 from theory import stats as ST
 from theory import weighting as W
 from theory import weighting_finite as WF
@@ -226,6 +227,20 @@ CASES = [
     ("accuracy-d-empty", lambda: SB.accuracy(0.0, [], 16), r"d must hold at least one value"),
     ("accuracy-K", lambda: SB.accuracy(0.0, D, 16, K=0), r"K must be an integer >= 1"),
     ("kernel-baselines-scalar", lambda: SK.simulate(baselines=3), r"baselines must be a non-empty tuple"),
+    ("kernel-record-inf", lambda: SK.simulate(record=float("inf")), r"record must be a sequence of integers"),
+    ("kernel-record-float", lambda: SK.simulate(n_steps=5, record=[1.5]), r"record\[i\] must be an integer in \[1, 5\]"),
+    ("kernel-record-range", lambda: SK.simulate(n_steps=5, record=[6]), r"record\[i\] must be an integer in \[1, 5\]"),
+    ("kernel-record-empty", lambda: SK.simulate(n_steps=5, record=[]), r"record must hold at least one iteration"),
+    ("curriculum-sweep-seeds-scalar", lambda: SCU.sweep(3, ["random"], [False], [SCU.Model()]), r"seeds must be a 1-D array"),
+    ("curriculum-sweep-schemes-str", lambda: SCU.sweep([3], "random", [False], [SCU.Model()]), r"schemes must be a sequence of scheme names"),
+    ("curriculum-sweep-weighted-int", lambda: SCU.sweep([3], ["random"], [1], [SCU.Model()]), r"weighted\[i\] must be True or False"),
+    ("curriculum-sweep-weighted-scalar", lambda: SCU.sweep([3], ["random"], False, [SCU.Model()]), r"weighted must be a sequence of True/False"),
+    ("curriculum-run-weighted", lambda: SCU.run(3, "random", weighted="yes"), r"weighted must be True or False"),
+    ("curriculum-run-seed", lambda: SCU.run(-1, "random"), r"seed must be an integer in \[0, "),
+    ("entropy-weights-flag", lambda: CU.entropy_weights([1.0, 2.0], [3, 4], token_weighted="no"), r"token_weighted must be True or False"),
+    ("sweep-xi-huge", lambda: SS.efficiency_sweep([1e300], [0]), r"xi_grid \* mean_T_base must be at most 2\*\*53"),
+    ("samples-xi-huge", lambda: SS.samples_needed([1e300], 0), r"xi_grid \* mean_T must be at most 2\*\*53"),
+    ("theta-for-budget-tiny", lambda: SB.theta_for_budget(1e-300, D, 256), r"xi0 must be in \[[0-9.e+-]+, 256\]"),
 ]
 
 
@@ -262,3 +277,34 @@ def test_huge_but_allowed_rewards_stay_finite():
     r = np.array([[1e150, -1e150, 0.0, 1e150] * 8])
     for name in [n for f in ("raw", "centred", "std") for n in E.names(f)]:  # unbounded-reward families
         assert np.all(np.isfinite(E.advantages(name, r)))
+
+
+def test_extreme_but_valid_inputs_give_their_limits():
+    """Finite inputs at the ends of the domain give the right double, not inf, nan or an overflow."""
+    for K, tiny in ((1, 1e-300), (2, 1e-150)):
+        m, v = B.graded_reward_moments(np.array([tiny, 1e300]), K)
+        lead = (K * tiny) ** K  # E[R]/H -> x0^K / (K+1)!, E[R^2]/H^2 -> 2 x0^K / (K+2)!, x0 = K xi
+        assert m[0] == pytest.approx(lead / [2.0, 6.0][K - 1], rel=1e-12) and m[1] == 1.0
+        assert v[0] == pytest.approx(2.0 * lead / [6.0, 24.0][K - 1], rel=1e-12) and v[1] == 0.0
+    # scale-free forms give the same value for weights or entropies scaled by any amount
+    base = KT.nw_variance(0.3, [1.0, 2.0, 3.0])
+    for s in (1e-300, 1e300):
+        assert KT.nw_variance(0.3, [s, 2 * s, 3 * s]) == pytest.approx(base, rel=1e-15)
+    j = CU.entropy_weight_jacobian([1.0, 3.0])
+    np.testing.assert_allclose(CU.entropy_weight_jacobian([1e300, 3e300]) * 1e300, j, rtol=1e-15)
+    np.testing.assert_allclose(CU.entropy_weight_jacobian([1e-300, 3e-300]) * 1e-300, j, rtol=1e-15)
+    # exponential pacing with a rate where e^a overflows: (e^{a rho} - 1) / (e^a - 1) ~ e^{-a (1 - rho)}
+    assert CU.pace(0.5, "exponential", rate=1000.0) == pytest.approx(np.exp(-500.0), rel=1e-12)
+    assert CU.pace(1.0, "exponential", rate=1e300) == 1.0 and CU.pace(0.0, "exponential", rate=1e300) == 0.0
+
+
+def test_power_of_two_scaling_keeps_the_bits():
+    """nw_variance and entropy_weight_jacobian scale by a power of two: ordinary inputs give the
+    very bits of the plain formulas."""
+    w = np.array([0.3, 1.7, 2.9, 0.05])
+    plain = 0.3 * 0.7 * float(np.sum(w * w)) / float(w.sum()) ** 2
+    assert KT.nw_variance(0.3, w) == plain
+    h = np.array([0.7, 1.9, 0.4])
+    hbar = float(np.full(3, 1 / 3) @ h)
+    np.testing.assert_array_equal(CU.entropy_weight_jacobian(h),
+                                  np.eye(3) / hbar - np.outer(h, np.full(3, 1 / 3)) / hbar**2)

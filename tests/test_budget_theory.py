@@ -90,6 +90,13 @@ def test_discrete_moments_consistent(p, H, K):
     assert min(K, H) <= d["tokens_mean"] <= H
 
 
+@pytest.mark.parametrize("p,H,K", [(0.14587833044120208, 5, 5), (0.32877165581214446, 7, 7), (0.3, 3, 5)])
+def test_discrete_tokens_mean_at_h_equal_k(p, H, K):
+    """Regression (found by the property test above): at H <= K every rollout generates exactly
+    min(K, H) tokens; the plain form sum t pmf + H (1 - q) gave 4.999999999999999 at H = K = 5."""
+    assert B.discrete_reward_moments(p, H, K)["tokens_mean"] == min(K, H)
+
+
 @given(q=st.floats(min_value=0.0, max_value=1.0), G=Gs)
 def test_informative_probability_monotone_in_G(q, G):
     for reward in ("graded", "binary"):

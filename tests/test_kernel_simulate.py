@@ -196,7 +196,7 @@ def test_oracle_gradient_is_unbiased():
     ({"reuse": 0}, "reuse must be an integer >= 1"),
     ({"drift": "policy"}, "driver must be one of the baseline labels"),
     ({"driver": "grpo"}, "driver must be None for an exogenous drift"),
-    ({"record": [0, 3]}, "record must hold iterations"),
+    ({"record": [0, 3]}, r"record\[i\] must be an integer in \[1, "),
     ({"capacity": 2}, "capacity must be an integer >= 4"),
     ({"baselines": (Method("grpo"), Method("grpo"))}, "distinct labels"),
 ])

@@ -58,6 +58,9 @@ __all__ = [
 DEFICIENT_BELOW = 0.5  # [S] notes A.4: "much smaller gains for xi < 0.5"
 AMPLE_ABOVE = 5.0  # [S] notes A.4: "... and xi > 5"
 _SERIES_MAX_X = 200.0  # above lam*H = 200 the closed (difference) form is accurate
+# below lam*H = 1e-20 the moments' leading terms are exact to double precision (the next terms are
+# smaller by a factor of order lam*H), while the series' terms x0^(K+2) would underflow
+_LEADING_MAX_X = 1e-20
 
 
 def _xi_array(xi, name="xi"):
@@ -181,7 +184,7 @@ def graded_reward_moments(xi, K: int = 1):
     xs = np.atleast_1d(xi).ravel()
     mean = np.empty_like(x0)
     second = np.full_like(x0, np.inf)
-    small = x0 <= _SERIES_MAX_X
+    small = (x0 <= _SERIES_MAX_X) & (x0 >= _LEADING_MAX_X)
     if np.any(small):
         s1, s2 = _graded_mean_series(x0[small], K)
         mean[small] = s1 / x0[small]
@@ -190,10 +193,19 @@ def graded_reward_moments(xi, K: int = 1):
     mean[big] = _sp.gammainc(K, x0[big]) - _sp.gammainc(K + 1, x0[big]) / xs[big]
     qc = _sp.gammaincc(K, x0)
     e_min = _sp.gammainc(K + 1, x0) + xs * qc  # E[min(T, H)] in units of E[T]
-    e_min2 = (K + 1.0) / K * _sp.gammainc(K + 2, x0) + xs**2 * qc
-    var_via_min = (e_min2 - e_min**2) / xs**2
-    use_min = e_min2 / xs**2 < second
+    # xi^2 overflows above 1e154 (Var/H^2 -> 0 there, as it should: qc = 0) and underflows below
+    # 1e-154 (where the leading terms below replace both forms)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        xs2 = xs**2
+        e_min2 = (K + 1.0) / K * _sp.gammainc(K + 2, x0) + np.where(qc > 0.0, xs2 * qc, 0.0)
+        var_via_min = (e_min2 - e_min**2) / xs2
+        use_min = e_min2 / xs2 < second
     var = np.where(use_min, var_via_min, second - mean**2)
+    tiny = x0 < _LEADING_MAX_X  # E[R]/H -> x0^K / (K+1)!, E[R^2]/H^2 -> 2 x0^K / (K+2)!
+    if np.any(tiny):
+        lead = x0[tiny] ** K
+        mean[tiny] = lead / _sp.gamma(K + 2.0)
+        var[tiny] = 2.0 * lead / _sp.gamma(K + 3.0) - mean[tiny] ** 2
     var = np.maximum(var, 0.0)
     return mean.reshape(np.shape(xi)), var.reshape(np.shape(xi))
 
@@ -241,7 +253,9 @@ def discrete_reward_moments(p: float, H: int, K: int = 1) -> dict:
     r = (H - t + 1.0) / H
     g_mean = float(np.sum(r * pmf))
     g_var = max(float(np.sum(r * r * pmf)) - g_mean**2, 0.0)
-    tokens = float(np.sum(t * pmf)) + H * (1.0 - q)
+    # E[min(T, H)] = K + E[min(T, H) - K]: a sum of terms >= 0 on top of K, so never below min(K, H)
+    # by round-off (sum t pmf + H (1 - q) gave 4.999999999999999 at H = K = 5); at most H
+    tokens = min(K + float(np.sum((t - K) * pmf)) + (H - K) * (1.0 - q), float(H))
     return {"q": q, "binary_var": q * (1.0 - q), "graded_mean": g_mean, "graded_var": g_var,
             "tokens_mean": tokens}
 

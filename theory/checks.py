@@ -20,6 +20,8 @@ __all__ = [
     "check_probabilities",
     "check_int",
     "check_int_sequence",
+    "check_sequence",
+    "check_bool",
     "check_real",
     "check_choice",
     "Option",
@@ -175,13 +177,26 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
     return v
 
 
+def check_sequence(name: str, values, *, of: str = "values") -> tuple:
+    """Return ``values`` (a list, tuple, 1-D array or other iterable, not a string) as a tuple."""
+    if isinstance(values, (str, bytes)) or (isinstance(values, np.ndarray) and values.ndim != 1):
+        raise ValueError(f"{name} must be a sequence of {of}; got {values!r}")
+    try:
+        return tuple(values)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of {of}; got {values!r}") from None
+
+
 def check_int_sequence(name: str, values, *, low: int | None = None, high: int | None = None) -> tuple:
     """Return ``values`` as a tuple of ints in [low, high]; an entry's error names ``name[i]``."""
-    try:
-        items = tuple(values)
-    except TypeError:
-        raise ValueError(f"{name} must be a sequence of integers; got {values!r}") from None
-    return tuple(check_int(f"{name}[i]", v, low=low, high=high) for v in items)
+    return tuple(check_int(f"{name}[i]", v, low=low, high=high) for v in check_sequence(name, values, of="integers"))
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` as a bool: True or False (a NumPy bool too), not 0/1 or a string."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
 
 
 def check_real(
@@ -281,8 +296,4 @@ def choice_option(default, choices, *, optional=False) -> Option:
 
 def bool_option(default: bool) -> Option:
     """True or False (not 0/1, not a string)."""
-    def check(name, value):
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"{name} must be True or False; got {value!r}")
-        return bool(value)
-    return Option(default, "True or False", check)
+    return Option(default, "True or False", check_bool)

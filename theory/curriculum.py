@@ -31,7 +31,7 @@ import math
 import numpy as np
 from numba import njit
 
-from theory.checks import check_choice, check_int, check_real
+from theory.checks import check_bool, check_choice, check_int, check_real
 
 __all__ = ["PACINGS", "prompt_perplexity", "selection_size", "progress", "pace", "window_start",
            "schedule_window", "entropy_weights", "entropy_weight_jacobian", "effective_batch_factor",
@@ -100,7 +100,10 @@ def _pace(code, rho, rate):
         return rho
     if code == 1:
         return rho * rho
-    return math.expm1(rate * rho) / math.expm1(rate)
+    if rate <= 709.0:  # expm1(rate) is finite
+        return math.expm1(rate * rho) / math.expm1(rate)
+    # the same ratio as e^{a (rho - 1)} (1 - e^{-a rho}) / (1 - e^{-a}), finite for any rate
+    return math.exp(rate * (rho - 1.0)) * math.expm1(-rate * rho) / math.expm1(-rate)
 
 
 @njit(cache=True)
@@ -182,6 +185,7 @@ def _entropy_weights(h, lengths, token_weighted, out):
 
 
 def _check_entropies(mean_entropy, lengths, token_weighted):
+    token_weighted = check_bool("token_weighted", token_weighted)
     h = np.asarray(mean_entropy, dtype=np.float64)
     if h.ndim != 1 or h.size == 0 or not np.all(np.isfinite(h)) or np.any(h < 0.0):
         raise ValueError("mean_entropy must be a non-empty 1-D array of finite values >= 0")
@@ -232,7 +236,11 @@ def entropy_weight_jacobian(mean_entropy, lengths=None, *, token_weighted: bool 
     hbar = float(lam @ h)
     if hbar <= 0.0:
         raise ValueError("mean_entropy must not be all zero (the weights are not differentiable there)")
-    return np.eye(h.size) / hbar - np.outer(h, lam) / hbar**2
+    # J(h) = J(h 2^-e) 2^-e: computed at h scaled by a power of two (exact) so that hbar^2 neither
+    # overflows nor underflows; the same bits as the formula at h where that does not happen
+    e = math.frexp(hbar)[1]
+    hs, hbs = np.ldexp(h, -e), math.ldexp(hbar, -e)
+    return np.ldexp(np.eye(h.size) / hbs - np.outer(hs, lam) / hbs**2, -e)
 
 
 def effective_batch_factor(weights, lengths) -> float:

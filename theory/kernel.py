@@ -37,6 +37,8 @@ Use (through the registry)::
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -194,6 +196,7 @@ def nw_variance(v: float, weights) -> float:
     w = as_finite_array("weights", weights, low=0).ravel()
     if w.sum() <= 0:
         raise ValueError("weights must be finite, >= 0 and not all zero")
+    w = np.ldexp(w, -math.frexp(float(w.max()))[1])  # scale-free: by a power of two (exact), so w^2 stays finite
     return v * (1.0 - v) * float(np.sum(w * w)) / float(w.sum()) ** 2
 
 
