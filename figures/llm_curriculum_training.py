@@ -40,7 +40,7 @@ from theory.stats import wilson_ci
 
 PATTERN = "train_curriculum_*.json"
 PAIR_KEYS = ("model", "task", "task_options", "seed", "pool", "lr", "eval_prompts", "eval_group", "eval_horizon",
-             "steps", "prompts", "group", "estimator", "selection_ratio", "rollout_weights", "horizon")
+             "steps", "prompts", "group", "estimator", "selection_ratio", "rollout_weights", "horizon", "dtype")
 LATE = 0.5  # the second half of the steps
 
 CLAIMS = (

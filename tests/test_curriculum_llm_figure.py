@@ -74,3 +74,16 @@ def test_unpaired_runs_are_not_compared(tmp_path):
         CFG.update(lr=1e-5)
     verdicts, vs = _verdicts(tmp_path)
     assert verdicts == [INCONCLUSIVE, INCONCLUSIVE] and "pair" in vs[0].note
+
+
+def test_runs_of_different_dtypes_are_not_paired(tmp_path):
+    """bf16 and fp32 sample different rollouts from the same uniforms: no common random numbers."""
+    _run(tmp_path, "train_curriculum_schedule.json", "schedule", 0.9, [0.5] * 4)
+    CFG.update(dtype="bfloat16")
+    try:
+        _run(tmp_path, "train_curriculum_random.json", "random", 0.1, [0.0] * 4)
+    finally:
+        CFG.pop("dtype")
+    verdicts, vs = _verdicts(tmp_path)
+    assert verdicts == [INCONCLUSIVE, INCONCLUSIVE] and "pair" in vs[0].note
+
